@@ -1,0 +1,60 @@
+# territory: PGXS build.  Targets: all, install, installcheck, test, bench, demo.
+EXTENSION    = territory
+EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" territory.control)
+MODULE_big   = territory
+OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
+DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
+DATA         = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
+
+# The install script is the SQL sources in src/sql, by kind, in file-name order.
+SQL_SOURCES  = $(sort $(wildcard src/sql/*.sql))
+
+# pg_regress: one file per feature area in test/regress/sql, expected output beside it.
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --outputdir=results_regress
+# Isolation specs: test/specs/*.spec, expected in test/expected.
+ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --outputdir=results_iso
+
+PG_CONFIG   ?= pg_config
+PG_CFLAGS   += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+EXTRA_CLEAN  = results_regress results_iso regression.diffs regression.out bench/results/*.tmp
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(DATA_built): $(SQL_SOURCES) territory.control
+	cat $(SQL_SOURCES) > $@
+
+.PHONY: deps prove test bench demo format
+
+# Install what building and testing need (Debian; a no-op when everything is there).
+deps:
+	scripts/install-deps
+
+# pgTAP suites, against the server in PGHOST/PGPORT.
+prove:
+	scripts/run-pgtap test/pgtap
+
+# Everything: dependencies, build, install, then every suite on a throw-away server.
+test:
+	scripts/install-deps
+	$(MAKE) all
+	$(MAKE) install
+	scripts/with-server $(MAKE) installcheck prove
+
+SIZE ?= M
+bench:
+	scripts/install-deps
+	$(MAKE) all
+	$(MAKE) install
+	scripts/with-server bench/run $(SIZE)
+
+demo:
+	scripts/install-deps
+	$(MAKE) all
+	$(MAKE) install
+	scripts/with-server demo/run
+
+format:
+	clang-format -i src/*.c src/*.h

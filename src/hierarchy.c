@@ -1,0 +1,937 @@
+/*
+ * hierarchy.c
+ *		The territory hierarchy: a per-backend cache of every model's forest and the functions
+ *		that read it.
+ *
+ * The cache holds all territories in pre-order (siblings ordered by name, then id; roots by
+ * model, name, id) in parallel arrays indexed by pre-order position.  The subtree of the node at
+ * position p is the contiguous range [p, last[p]], so:
+ *
+ *		is_ancestor(a, b)	pos(a) < pos(b) && pos(b) <= last[pos(a)]		O(1)
+ *		descendants(t)		ids[pos(t) + 1 .. last[pos(t)]]					one copy
+ *		depth(t)			depth[pos(t)]									O(1)
+ *
+ * and id -> position is a dense array over [min id, max id] (a binary search over sorted ids when
+ * ids are too sparse for that).  All territories of a model are contiguous too.
+ *
+ * The cache is built from one MVCC snapshot of territory.models, territory.territory_types and
+ * territory.territories by plain heap scans: O(n) apart from sorting each sibling group.  It is
+ * marked stale by the relcache callback when the hierarchy signal relation is invalidated (see
+ * territory.c) and rebuilt lazily by the next caller.  The snapshot is the latest one, including
+ * the current transaction's own changes, so the functions behave like the system catalogs: they
+ * see the committed hierarchy and the transaction's own changes, at every isolation level.  In
+ * parallel mode, where no new snapshot may be taken, the statement's snapshot is used and the
+ * cache is thrown away at the end of the transaction.
+ *
+ * Callers never keep a pointer to the cache across calls: set-returning functions materialize
+ * their result at once, so a rebuild between two calls cannot pull memory from under them.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "territory.h"
+
+/* Dense id -> position maps are used while max_id - min_id stays below this many slots per node. */
+#define DENSE_SLOTS_PER_NODE 8
+
+typedef struct HierarchyModel
+{
+	int32		id;
+	char	   *name;
+	char		state;			/* 'p'lanning, 'a'ctive, 'r'chived */
+	int32		start;			/* first pre-order position of its territories */
+	int32		end;			/* one past the last */
+} HierarchyModel;
+
+typedef struct HierarchyType
+{
+	int32		id;
+	int32		priority;
+	char	   *name;
+} HierarchyType;
+
+typedef struct Hierarchy
+{
+	MemoryContext cxt;
+
+	/* territories, by pre-order position */
+	int32		n;
+	int32	   *ids;
+	int32	   *parent;			/* position of the parent, -1 for a root */
+	int32	   *last;			/* last position of the subtree */
+	int32	   *depth;
+	int32	   *model;			/* model id */
+	int32	   *type;			/* type id, 0 for none */
+	uint32	   *name;			/* offsets into strings */
+	uint32	   *code;
+	char	   *strings;
+
+	/* id -> position */
+	int32		min_id;
+	int32		max_id;
+	int32	   *dense;			/* dense[id - min_id], -1 for no such id; or NULL */
+	int32	   *sorted_ids;		/* otherwise: ids ascending, with their positions */
+	int32	   *sorted_pos;
+
+	int32		nmodels;
+	HierarchyModel *models;		/* ascending id */
+	int32		active_model;	/* 0 when no model is active */
+
+	int32		ntypes;
+	HierarchyType *types;		/* ascending id */
+} Hierarchy;
+
+static Hierarchy *hierarchy = NULL;
+static bool hierarchy_valid = false;
+static Oid	hierarchy_signal = InvalidOid;
+/* set when built from a statement snapshot in parallel mode: valid only in that transaction */
+static bool hierarchy_transient = false;
+static LocalTransactionId hierarchy_lxid = InvalidLocalTransactionId;
+
+/* per call site: invalidations are accepted once per statement */
+typedef struct HierarchyCallState
+{
+	bool		accepted;
+} HierarchyCallState;
+
+void
+HierarchyRelcacheCallback(Oid relid)
+{
+	if (relid == InvalidOid || (OidIsValid(hierarchy_signal) && relid == hierarchy_signal))
+		hierarchy_valid = false;
+}
+
+/* ---------------------------------------------------------------- building */
+
+/* One territory row as read by the scan, before ordering. */
+typedef struct RawTerritory
+{
+	int32		id;
+	int32		parent_id;		/* 0 for a root */
+	int32		model;
+	int32		type;
+	uint32		name;
+	uint32		code;
+	int32		parent;			/* raw index of the parent, -1 for a root */
+} RawTerritory;
+
+typedef struct BuildState
+{
+	RawTerritory *raw;
+	int32		nraw;
+	int32		maxraw;
+	StringInfoData strings;
+	HierarchyModel *models;
+	int32		nmodels;
+	int32		maxmodels;
+	HierarchyType *types;
+	int32		ntypes;
+	int32		maxtypes;
+} BuildState;
+
+typedef void (*RowCallback) (BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *atts);
+
+static int32
+GetInt4(HeapTuple tuple, TupleDesc desc, AttrNumber att, int32 if_null)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, att, desc, &isnull);
+
+	return isnull ? if_null : DatumGetInt32(d);
+}
+
+static char *
+GetText(HeapTuple tuple, TupleDesc desc, AttrNumber att)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, att, desc, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static uint32
+AddString(BuildState *state, const char *s)
+{
+	uint32		off = state->strings.len;
+
+	appendBinaryStringInfo(&state->strings, s, strlen(s) + 1);
+	return off;
+}
+
+static void
+ModelRow(BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *atts)
+{
+	HierarchyModel *m;
+	char	   *st;
+
+	if (state->nmodels == state->maxmodels)
+	{
+		state->maxmodels *= 2;
+		state->models = repalloc(state->models, sizeof(HierarchyModel) * state->maxmodels);
+	}
+	m = &state->models[state->nmodels++];
+	m->id = GetInt4(tuple, desc, atts[0], 0);
+	m->name = GetText(tuple, desc, atts[1]);
+	st = GetText(tuple, desc, atts[2]);
+	m->state = (st == NULL) ? '?' : (strcmp(st, "archived") == 0 ? 'r' : st[0]);
+	m->start = m->end = 0;
+}
+
+static void
+TypeRow(BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *atts)
+{
+	HierarchyType *t;
+
+	if (state->ntypes == state->maxtypes)
+	{
+		state->maxtypes *= 2;
+		state->types = repalloc(state->types, sizeof(HierarchyType) * state->maxtypes);
+	}
+	t = &state->types[state->ntypes++];
+	t->id = GetInt4(tuple, desc, atts[0], 0);
+	t->name = GetText(tuple, desc, atts[1]);
+	t->priority = GetInt4(tuple, desc, atts[2], 0);
+}
+
+static void
+TerritoryRow(BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *atts)
+{
+	RawTerritory *r;
+	char	   *s;
+
+	if (state->nraw == state->maxraw)
+	{
+		if ((Size) state->maxraw * 2 * sizeof(RawTerritory) > MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many territories for the hierarchy cache")));
+		state->maxraw *= 2;
+		state->raw = repalloc(state->raw, sizeof(RawTerritory) * state->maxraw);
+	}
+	r = &state->raw[state->nraw++];
+	r->id = GetInt4(tuple, desc, atts[0], 0);
+	r->model = GetInt4(tuple, desc, atts[1], 0);
+	r->parent_id = GetInt4(tuple, desc, atts[2], 0);
+	s = GetText(tuple, desc, atts[3]);
+	r->name = AddString(state, s ? s : "");
+	s = GetText(tuple, desc, atts[4]);
+	r->code = AddString(state, s ? s : "");
+	r->type = GetInt4(tuple, desc, atts[5], 0);
+	r->parent = -1;
+}
+
+/*
+ * ScanRelation
+ *		Feed every row of an extension table visible to snapshot to callback, with the attribute
+ *		numbers of the named columns (looked up by name, so upgrades may add columns).
+ */
+static void
+ScanRelation(const char *relname, const char **columns, int ncolumns, Snapshot snapshot,
+			 RowCallback callback, BuildState *state, MemoryContext rowcxt)
+{
+	Relation	rel = table_open(TerritoryRelid(relname), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	atts[8];
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	int			i;
+
+	Assert(ncolumns <= lengthof(atts));
+	for (i = 0; i < ncolumns; i++)
+	{
+		atts[i] = InvalidAttrNumber;
+		for (int a = 0; a < desc->natts; a++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(desc, a);
+
+			if (!attr->attisdropped && strcmp(NameStr(attr->attname), columns[i]) == 0)
+				atts[i] = attr->attnum;
+		}
+		if (atts[i] == InvalidAttrNumber)
+			elog(ERROR, "column \"%s\" of territory.%s is missing", columns[i], relname);
+	}
+
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(rowcxt);
+
+		callback(state, desc, tuple, atts);
+		MemoryContextSwitchTo(old);
+		CHECK_FOR_INTERRUPTS();
+	}
+	table_endscan(scan);
+	table_close(rel, NoLock);
+}
+
+/* qsort over raw indices of one sibling group: by name (bytewise), then id */
+static const RawTerritory *sort_raw;
+static const char *sort_strings;
+
+static int
+CompareSiblings(const void *a, const void *b)
+{
+	const RawTerritory *x = &sort_raw[*(const int32 *) a];
+	const RawTerritory *y = &sort_raw[*(const int32 *) b];
+	int			c;
+
+	if (x->model != y->model)
+		return x->model < y->model ? -1 : 1;
+	c = strcmp(sort_strings + x->name, sort_strings + y->name);
+	if (c != 0)
+		return c;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int
+CompareInt32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+CompareInt64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+CompareModels(const void *a, const void *b)
+{
+	return CompareInt32(&((const HierarchyModel *) a)->id, &((const HierarchyModel *) b)->id);
+}
+
+static int
+CompareTypes(const void *a, const void *b)
+{
+	return CompareInt32(&((const HierarchyType *) a)->id, &((const HierarchyType *) b)->id);
+}
+
+/* Map ids to raw indices (or positions): dense when compact enough, else sorted. */
+static void
+BuildIdMap(Hierarchy *h, const int32 *ids, int32 n)
+{
+	int64		range;
+	int32		i;
+
+	h->min_id = INT_MAX;
+	h->max_id = INT_MIN;
+	for (i = 0; i < n; i++)
+	{
+		h->min_id = Min(h->min_id, ids[i]);
+		h->max_id = Max(h->max_id, ids[i]);
+	}
+	h->dense = NULL;
+	h->sorted_ids = h->sorted_pos = NULL;
+	if (n == 0)
+		return;
+	range = (int64) h->max_id - h->min_id + 1;
+	if (range <= (int64) n * DENSE_SLOTS_PER_NODE + 1024)
+	{
+		h->dense = palloc(sizeof(int32) * range);
+		memset(h->dense, 0xff, sizeof(int32) * range);	/* -1 */
+		for (i = 0; i < n; i++)
+			h->dense[ids[i] - h->min_id] = i;
+	}
+	else
+	{
+		int64	   *pairs = palloc(sizeof(int64) * n);
+
+		/* sort (id, index) pairs packed in one int64: id in the high half keeps the order */
+		for (i = 0; i < n; i++)
+			pairs[i] = ((int64) ids[i] << 32) | (uint32) i;
+		qsort(pairs, n, sizeof(int64), CompareInt64);
+		h->sorted_ids = palloc(sizeof(int32) * n);
+		h->sorted_pos = palloc(sizeof(int32) * n);
+		for (i = 0; i < n; i++)
+		{
+			h->sorted_ids[i] = (int32) (pairs[i] >> 32);
+			h->sorted_pos[i] = (int32) (pairs[i] & 0xffffffff);
+		}
+		pfree(pairs);
+	}
+}
+
+static inline int32
+LookupId(const Hierarchy *h, int32 id)
+{
+	if (id < h->min_id || id > h->max_id)
+		return -1;
+	if (h->dense)
+		return h->dense[id - h->min_id];
+	else
+	{
+		int32		lo = 0,
+					hi = h->n - 1;
+
+		while (lo <= hi)
+		{
+			int32		mid = lo + (hi - lo) / 2;
+
+			if (h->sorted_ids[mid] == id)
+				return h->sorted_pos[mid];
+			if (h->sorted_ids[mid] < id)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
+		}
+		return -1;
+	}
+}
+
+static Hierarchy *
+BuildHierarchy(Snapshot snapshot)
+{
+	static const char *model_cols[] = {"id", "name", "state"};
+	static const char *type_cols[] = {"id", "name", "priority"};
+	static const char *terr_cols[] = {"id", "model_id", "parent_id", "name", "code", "type_id"};
+	MemoryContext cxt;
+	MemoryContext scratch;
+	MemoryContext old;
+	BuildState	st;
+	Hierarchy  *h;
+	Hierarchy	rawmap;
+	int32	   *rawids;
+	int32	   *child_start;	/* by raw index + 1 (slot 0: roots), into order[] */
+	int32	   *order;			/* raw indices grouped by parent, each group sorted */
+	int32	   *fill;
+	int32	   *stack;
+	int32	   *pos_of_raw;
+	int32		n,
+				i,
+				sp,
+				next;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "territory hierarchy",
+								ALLOCSET_DEFAULT_SIZES);
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "territory hierarchy build",
+									ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(scratch);
+
+	memset(&st, 0, sizeof(st));
+	st.maxraw = 1024;
+	st.raw = palloc(sizeof(RawTerritory) * st.maxraw);
+	initStringInfo(&st.strings);
+
+	/* models and types live in the cache's own context */
+	MemoryContextSwitchTo(cxt);
+	st.maxmodels = 8;
+	st.models = palloc(sizeof(HierarchyModel) * st.maxmodels);
+	st.maxtypes = 8;
+	st.types = palloc(sizeof(HierarchyType) * st.maxtypes);
+	ScanRelation("models", model_cols, 3, snapshot, ModelRow, &st, cxt);
+	ScanRelation("territory_types", type_cols, 3, snapshot, TypeRow, &st, cxt);
+	MemoryContextSwitchTo(scratch);
+	ScanRelation("territories", terr_cols, 6, snapshot, TerritoryRow, &st, scratch);
+
+	n = st.nraw;
+
+	/* parent links by raw index */
+	rawids = palloc(sizeof(int32) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		rawids[i] = st.raw[i].id;
+	BuildIdMap(&rawmap, rawids, n);
+	rawmap.n = n;
+	for (i = 0; i < n; i++)
+	{
+		if (st.raw[i].parent_id != 0)
+		{
+			int32		p = LookupId(&rawmap, st.raw[i].parent_id);
+
+			if (p < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("territory %d has a parent %d that does not exist",
+								st.raw[i].id, st.raw[i].parent_id)));
+			st.raw[i].parent = p;
+		}
+	}
+
+	/* group by parent (counting sort; slot 0 holds the roots), then order each group */
+	child_start = palloc0(sizeof(int32) * (n + 2));
+	for (i = 0; i < n; i++)
+		child_start[st.raw[i].parent + 2]++;
+	for (i = 1; i < n + 2; i++)
+		child_start[i] += child_start[i - 1];
+	order = palloc(sizeof(int32) * Max(n, 1));
+	fill = palloc(sizeof(int32) * (n + 1));
+	memcpy(fill, child_start, sizeof(int32) * (n + 1));
+	for (i = 0; i < n; i++)
+		order[fill[st.raw[i].parent + 1]++] = i;
+	sort_raw = st.raw;
+	sort_strings = st.strings.data;
+	for (i = 0; i < n + 1; i++)
+	{
+		int32		len = child_start[i + 1] - child_start[i];
+
+		if (len > 1)
+			qsort(order + child_start[i], len, sizeof(int32), CompareSiblings);
+	}
+
+	/* pre-order walk */
+	MemoryContextSwitchTo(cxt);
+	h = palloc0(sizeof(Hierarchy));
+	h->cxt = cxt;
+	h->n = n;
+	h->ids = palloc(sizeof(int32) * Max(n, 1));
+	h->parent = palloc(sizeof(int32) * Max(n, 1));
+	h->last = palloc(sizeof(int32) * Max(n, 1));
+	h->depth = palloc(sizeof(int32) * Max(n, 1));
+	h->model = palloc(sizeof(int32) * Max(n, 1));
+	h->type = palloc(sizeof(int32) * Max(n, 1));
+	h->name = palloc(sizeof(uint32) * Max(n, 1));
+	h->code = palloc(sizeof(uint32) * Max(n, 1));
+	h->strings = palloc(st.strings.len + 1);
+	memcpy(h->strings, st.strings.data, st.strings.len + 1);
+	MemoryContextSwitchTo(scratch);
+
+	pos_of_raw = palloc(sizeof(int32) * Max(n, 1));
+	stack = palloc(sizeof(int32) * Max(n, 1));
+	sp = 0;
+	for (i = child_start[1] - 1; i >= child_start[0]; i--)
+		stack[sp++] = order[i];
+	next = 0;
+	while (sp > 0)
+	{
+		int32		r = stack[--sp];
+		RawTerritory *t = &st.raw[r];
+		int32		p = next++;
+		int32		c;
+
+		pos_of_raw[r] = p;
+		h->ids[p] = t->id;
+		h->parent[p] = t->parent < 0 ? -1 : pos_of_raw[t->parent];
+		h->depth[p] = t->parent < 0 ? 0 : h->depth[h->parent[p]] + 1;
+		h->last[p] = p;
+		h->model[p] = t->model;
+		h->type[p] = t->type;
+		h->name[p] = t->name;
+		h->code[p] = t->code;
+		for (c = child_start[r + 2] - 1; c >= child_start[r + 1]; c--)
+			stack[sp++] = order[c];
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (next != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the territory hierarchy contains a cycle"),
+				 errdetail("%d territories cannot be reached from a root.", n - next)));
+	for (i = n - 1; i > 0; i--)
+		if (h->parent[i] >= 0 && h->last[i] > h->last[h->parent[i]])
+			h->last[h->parent[i]] = h->last[i];
+
+	/* final id map over positions, models and their ranges, types */
+	MemoryContextSwitchTo(cxt);
+	BuildIdMap(h, h->ids, n);
+	h->nmodels = st.nmodels;
+	h->models = st.models;
+	qsort(h->models, h->nmodels, sizeof(HierarchyModel), CompareModels);
+	h->active_model = 0;
+	for (i = 0; i < h->nmodels; i++)
+		if (h->models[i].state == 'a')
+			h->active_model = h->models[i].id;
+	for (i = 0; i < n;)
+	{
+		int32		m = h->model[i];
+		int32		j = i;
+		HierarchyModel key;
+		HierarchyModel *hm;
+
+		while (j < n && h->model[j] == m)
+			j++;
+		key.id = m;
+		hm = bsearch(&key, h->models, h->nmodels, sizeof(HierarchyModel), CompareModels);
+		if (hm != NULL)
+		{
+			hm->start = i;
+			hm->end = j;
+		}
+		i = j;
+	}
+	h->ntypes = st.ntypes;
+	h->types = st.types;
+	qsort(h->types, h->ntypes, sizeof(HierarchyType), CompareTypes);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(scratch);
+	return h;
+}
+
+/*
+ * GetHierarchy
+ *		The current hierarchy cache, rebuilt first when stale.  Accepts pending invalidations once
+ *		per statement and call site, so that a READ COMMITTED statement sees changes committed
+ *		before it started even inside a long transaction.
+ */
+static Hierarchy *
+GetHierarchy(FunctionCallInfo fcinfo)
+{
+	Snapshot	snapshot;
+	bool		parallel;
+	Hierarchy  *h;
+
+	if (fcinfo != NULL)
+	{
+		HierarchyCallState *cs = (HierarchyCallState *) fcinfo->flinfo->fn_extra;
+
+		if (cs == NULL)
+		{
+			cs = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(HierarchyCallState));
+			fcinfo->flinfo->fn_extra = cs;
+		}
+		if (!cs->accepted)
+		{
+			AcceptInvalidationMessages();
+			cs->accepted = true;
+		}
+	}
+
+	if (likely(hierarchy_valid && hierarchy != NULL) &&
+		(!hierarchy_transient || hierarchy_lxid == MyProc->lxid))
+		return hierarchy;
+
+	/* the signal relation's OID may change when the extension is re-created */
+	hierarchy_signal = TerritoryRelid(HIERARCHY_SIGNAL);
+	parallel = IsInParallelMode();
+	snapshot = RegisterSnapshot(parallel ? GetActiveSnapshot() : GetLatestSnapshot());
+	hierarchy_valid = true;		/* an invalidation arriving during the build clears it */
+	PG_TRY();
+	{
+		h = BuildHierarchy(snapshot);
+	}
+	PG_CATCH();
+	{
+		hierarchy_valid = false;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	UnregisterSnapshot(snapshot);
+
+	MemoryContextSetParent(h->cxt, CacheMemoryContext);
+	if (hierarchy != NULL)
+		MemoryContextDelete(hierarchy->cxt);
+	hierarchy = h;
+	hierarchy_transient = parallel;
+	hierarchy_lxid = MyProc->lxid;
+	return h;
+}
+
+/* ---------------------------------------------------------------- lookups */
+
+static int32
+TerritoryPos(const Hierarchy *h, int32 id)
+{
+	int32		p = LookupId(h, id);
+
+	if (p < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("territory %d does not exist", id)));
+	return p;
+}
+
+static const HierarchyModel *
+FindModel(const Hierarchy *h, int32 id)
+{
+	HierarchyModel key;
+
+	key.id = id;
+	return bsearch(&key, h->models, h->nmodels, sizeof(HierarchyModel), CompareModels);
+}
+
+/* The model named by an optional argument: NULL means the active one. */
+static const HierarchyModel *
+ModelArg(FunctionCallInfo fcinfo, const Hierarchy *h, int argno)
+{
+	const HierarchyModel *m;
+
+	if (PG_ARGISNULL(argno))
+	{
+		if (h->active_model == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("no territory model is active"),
+					 errhint("Name a model, or activate one with territory.activate_model().")));
+		return FindModel(h, h->active_model);
+	}
+	m = FindModel(h, PG_GETARG_INT32(argno));
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("territory model %d does not exist", PG_GETARG_INT32(argno))));
+	return m;
+}
+
+static const HierarchyType *
+FindType(const Hierarchy *h, int32 type_id)
+{
+	HierarchyType key;
+
+	if (type_id == 0)
+		return NULL;
+	key.id = type_id;
+	return bsearch(&key, h->types, h->ntypes, sizeof(HierarchyType), CompareTypes);
+}
+
+/* ---------------------------------------------------------------- SQL functions */
+
+/* Materialize a list of int4 as the rows of a SETOF int4 function. */
+static void
+ReturnIds(FunctionCallInfo fcinfo, const int32 *ids, int32 n)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		i;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	for (i = 0; i < n; i++)
+	{
+		Datum		value = Int32GetDatum(ids[i]);
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+}
+
+PG_FUNCTION_INFO_V1(territory_ancestors);
+Datum
+territory_ancestors(PG_FUNCTION_ARGS)
+{
+	Hierarchy  *h = GetHierarchy(fcinfo);
+	int32		p = TerritoryPos(h, PG_GETARG_INT32(0));
+	int32	   *ids = palloc(sizeof(int32) * (h->depth[p] + 1));
+	int32		n = 0;
+
+	for (p = h->parent[p]; p >= 0; p = h->parent[p])
+		ids[n++] = h->ids[p];
+	ReturnIds(fcinfo, ids, n);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(territory_descendants);
+Datum
+territory_descendants(PG_FUNCTION_ARGS)
+{
+	Hierarchy  *h = GetHierarchy(fcinfo);
+	int32		p = TerritoryPos(h, PG_GETARG_INT32(0));
+
+	ReturnIds(fcinfo, h->ids + p + 1, h->last[p] - p);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(territory_subtree);
+Datum
+territory_subtree(PG_FUNCTION_ARGS)
+{
+	Hierarchy  *h = GetHierarchy(fcinfo);
+	int32		p = TerritoryPos(h, PG_GETARG_INT32(0));
+
+	ReturnIds(fcinfo, h->ids + p, h->last[p] - p + 1);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(territory_children);
+Datum
+territory_children(PG_FUNCTION_ARGS)
+{
+	Hierarchy  *h = GetHierarchy(fcinfo);
+	int32		p = TerritoryPos(h, PG_GETARG_INT32(0));
+	int32	   *ids = palloc(sizeof(int32) * (h->last[p] - p + 1));
+	int32		n = 0;
+	int32		c;
+
+	for (c = p + 1; c <= h->last[p]; c = h->last[c] + 1)
+		ids[n++] = h->ids[c];
+	ReturnIds(fcinfo, ids, n);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(territory_is_ancestor);
+Datum
+territory_is_ancestor(PG_FUNCTION_ARGS)
+{
+	Hierarchy  *h = GetHierarchy(fcinfo);
+	int32		a = TerritoryPos(h, PG_GETARG_INT32(0));
+	int32		b = TerritoryPos(h, PG_GETARG_INT32(1));
+
+	PG_RETURN_BOOL(a < b && b <= h->last[a]);
+}
+
+PG_FUNCTION_INFO_V1(territory_depth);
+Datum
+territory_depth(PG_FUNCTION_ARGS)
+{
+	Hierarchy  *h = GetHierarchy(fcinfo);
+
+	PG_RETURN_INT32(h->depth[TerritoryPos(h, PG_GETARG_INT32(0))]);
+}
+
+/* Append the path of position p ("Global / EMEA / DACH") to buf. */
+static void
+AppendPath(StringInfo buf, const Hierarchy *h, int32 p)
+{
+	int32		d = h->depth[p];
+	int32	   *chain = palloc(sizeof(int32) * (d + 1));
+	int32		i;
+
+	for (i = d; i >= 0; i--, p = h->parent[p])
+		chain[i] = p;
+	for (i = 0; i <= d; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(buf, " / ");
+		appendStringInfoString(buf, h->strings + h->name[chain[i]]);
+	}
+	pfree(chain);
+}
+
+PG_FUNCTION_INFO_V1(territory_path);
+Datum
+territory_path(PG_FUNCTION_ARGS)
+{
+	Hierarchy  *h = GetHierarchy(fcinfo);
+	int32		p = TerritoryPos(h, PG_GETARG_INT32(0));
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	AppendPath(&buf, h, p);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+/*
+ * territory.tree(model): the model's territories in pre-order with parent, depth, name, code and
+ * path.  Paths are built incrementally from a stack of prefix lengths, one per depth.
+ */
+PG_FUNCTION_INFO_V1(territory_tree);
+Datum
+territory_tree(PG_FUNCTION_ARGS)
+{
+	Hierarchy  *h = GetHierarchy(fcinfo);
+	const HierarchyModel *m = ModelArg(fcinfo, h, 0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StringInfoData path;
+	int32	   *prefix;
+	int32		maxdepth = 0;
+	int32		p;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	for (p = m->start; p < m->end; p++)
+		maxdepth = Max(maxdepth, h->depth[p]);
+	prefix = palloc(sizeof(int32) * (maxdepth + 1));
+	initStringInfo(&path);
+
+	for (p = m->start; p < m->end; p++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+		int32		d = h->depth[p];
+		const char *name = h->strings + h->name[p];
+
+		/* the path of p is its parent's path, which is on the stack at depth d - 1 */
+		path.len = (d == 0) ? 0 : prefix[d - 1];
+		path.data[path.len] = '\0';
+		if (d > 0)
+			appendStringInfoString(&path, " / ");
+		appendStringInfoString(&path, name);
+		prefix[d] = path.len;
+
+		values[0] = Int32GetDatum(h->ids[p]);
+		if (h->parent[p] >= 0)
+			values[1] = Int32GetDatum(h->ids[h->parent[p]]);
+		else
+			nulls[1] = true;
+		values[2] = Int32GetDatum(d);
+		values[3] = CStringGetTextDatum(name);
+		values[4] = CStringGetTextDatum(h->strings + h->code[p]);
+		values[5] = PointerGetDatum(cstring_to_text_with_len(path.data, path.len));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		pfree(DatumGetPointer(values[3]));
+		pfree(DatumGetPointer(values[4]));
+		pfree(DatumGetPointer(values[5]));
+	}
+	return (Datum) 0;
+}
+
+/* Append s as the inside of a Graphviz double-quoted string. */
+static void
+AppendDotString(StringInfo buf, const char *s)
+{
+	for (; *s; s++)
+	{
+		if (*s == '"' || *s == '\\')
+			appendStringInfoChar(buf, '\\');
+		if (*s == '\n')
+			appendStringInfoString(buf, "\\n");
+		else
+			appendStringInfoChar(buf, *s);
+	}
+}
+
+/*
+ * territory.to_dot(model): the model's hierarchy as a Graphviz digraph; each node shows name,
+ * code and type, coloured by the type's priority.
+ */
+PG_FUNCTION_INFO_V1(territory_to_dot);
+Datum
+territory_to_dot(PG_FUNCTION_ARGS)
+{
+	static const char *palette[] = {"#dbe8f7", "#e3f1dd", "#fdf0d5", "#f6dfe4", "#ece3f5", "#e0f2f1"};
+	Hierarchy  *h = GetHierarchy(fcinfo);
+	const HierarchyModel *m = ModelArg(fcinfo, h, 0);
+	StringInfoData buf;
+	int32		p;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "digraph territories {\n");
+	appendStringInfoString(&buf, "  graph [rankdir=LR, label=\"");
+	AppendDotString(&buf, m->name ? m->name : "");
+	appendStringInfoString(&buf, "\", labelloc=t, fontname=\"Helvetica\", fontsize=20];\n");
+	appendStringInfoString(&buf, "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#f4f4f4\", "
+						   "fontname=\"Helvetica\", fontsize=10];\n");
+	appendStringInfoString(&buf, "  edge [color=\"#8a8a8a\", arrowsize=0.6];\n");
+	for (p = m->start; p < m->end; p++)
+	{
+		const HierarchyType *type = FindType(h, h->type[p]);
+
+		appendStringInfo(&buf, "  t%d [label=\"", h->ids[p]);
+		AppendDotString(&buf, h->strings + h->name[p]);
+		appendStringInfoString(&buf, "\\n");
+		AppendDotString(&buf, h->strings + h->code[p]);
+		if (type != NULL)
+		{
+			appendStringInfoString(&buf, " · ");
+			AppendDotString(&buf, type->name);
+			appendStringInfo(&buf, "\", fillcolor=\"%s",
+							 palette[(type->priority - 1) % lengthof(palette)]);
+		}
+		appendStringInfoString(&buf, "\"];\n");
+		if (h->parent[p] >= 0)
+			appendStringInfo(&buf, "  t%d -> t%d;\n", h->ids[h->parent[p]], h->ids[p]);
+	}
+	appendStringInfoString(&buf, "}\n");
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}

@@ -1,0 +1,188 @@
+-- Triggers on the configuration tables.  They validate direct changes exactly as the API's, and
+-- tell the per-backend caches about every change (territory.config_changed).  Trigger functions
+-- are SECURITY DEFINER so that their bookkeeping works for any role allowed to change the table.
+
+-- Internal: a code for a new territory: its name in upper case with runs of other characters
+-- replaced by '_', made unique within the model with the territory id when taken.
+CREATE FUNCTION territory._new_code(model int4, name text, id int4) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c text := btrim(regexp_replace(upper(_new_code.name), '[^[:alnum:]]+', '_', 'g'), '_');
+BEGIN
+    IF c = '' THEN
+        c := 'T';
+    END IF;
+    IF c = 'T' OR EXISTS (SELECT FROM territory.territories t WHERE t.model_id = _new_code.model AND t.code = c) THEN
+        c := c || '_' || _new_code.id;
+    END IF;
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION territory._new_code(int4, text, int4) IS 'Internal: generated territory code';
+
+-- Internal: refuse changes to the territories of an archived model.
+CREATE FUNCTION territory._check_model_writable(model int4) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF territory._model_state(model) = 'archived' THEN
+        RAISE EXCEPTION 'territory model % is archived', model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The territories of an archived model cannot change.',
+                  HINT = 'Clone the model to change a copy.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._check_model_writable(int4) IS 'Internal: error when a model is archived';
+
+CREATE FUNCTION territory._territories_before_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parent_model int4;
+BEGIN
+    IF NEW.parent_id IS NOT NULL THEN
+        SELECT t.model_id INTO parent_model FROM territory.territories t WHERE t.id = NEW.parent_id;
+        IF FOUND THEN
+            IF NEW.model_id IS NULL THEN
+                NEW.model_id := parent_model;
+            ELSIF NEW.model_id <> parent_model THEN
+                RAISE EXCEPTION 'parent territory % belongs to model %, not to model %',
+                        NEW.parent_id, parent_model, NEW.model_id
+                    USING ERRCODE = 'foreign_key_violation';
+            END IF;
+        ELSIF NEW.model_id IS NULL THEN
+            RAISE EXCEPTION 'territory % does not exist', NEW.parent_id USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        -- a parent inserted later in the same statement is checked by the foreign key
+    END IF;
+    IF NEW.model_id IS NULL THEN
+        NEW.model_id := territory.active_model();
+        IF NEW.model_id IS NULL THEN
+            RAISE EXCEPTION 'no territory model is active'
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Name the model of the new territory.';
+        END IF;
+    END IF;
+    PERFORM territory._check_model_writable(NEW.model_id);
+    IF NEW.code IS NULL THEN
+        NEW.code := territory._new_code(NEW.model_id, NEW.name, NEW.id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION territory._territories_before_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parent_model int4;
+BEGIN
+    IF NEW.id <> OLD.id THEN
+        RAISE EXCEPTION 'the id of territory % cannot change', OLD.id USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF NEW.model_id <> OLD.model_id THEN
+        RAISE EXCEPTION 'territory % cannot move to another model', OLD.id
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Clone the model with territory.clone_model() to work on a copy.';
+    END IF;
+    PERFORM territory._check_model_writable(OLD.model_id);
+    IF NEW.parent_id IS DISTINCT FROM OLD.parent_id THEN
+        -- Every move in a model updates the model's row: concurrent moves queue behind it, and at
+        -- REPEATABLE READ or SERIALIZABLE the later one fails with a serialization error instead
+        -- of checking for cycles against a snapshot that misses the earlier move.
+        UPDATE territory.models m SET version = m.version + 1 WHERE m.id = NEW.model_id;
+        IF NEW.parent_id IS NOT NULL THEN
+            SELECT t.model_id INTO parent_model FROM territory.territories t WHERE t.id = NEW.parent_id;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'territory % does not exist', NEW.parent_id USING ERRCODE = 'foreign_key_violation';
+            ELSIF parent_model <> NEW.model_id THEN
+                RAISE EXCEPTION 'parent territory % belongs to model %, not to model %',
+                        NEW.parent_id, parent_model, NEW.model_id
+                    USING ERRCODE = 'foreign_key_violation';
+            END IF;
+        END IF;
+    END IF;
+    IF NEW.code IS NULL THEN
+        NEW.code := territory._new_code(NEW.model_id, NEW.name, NEW.id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- After every row of the statement is written (and, under concurrency, after the model lock has
+-- been taken): walk up from the new parent; meeting the moved territory means a cycle.
+CREATE FUNCTION territory._territories_check_cycle() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.parent_id IS NOT NULL AND EXISTS (
+        WITH RECURSIVE up (id, parent_id) AS (
+            SELECT t.id, t.parent_id FROM territory.territories t WHERE t.id = NEW.parent_id
+            UNION ALL
+            SELECT t.id, t.parent_id FROM territory.territories t JOIN up ON t.id = up.parent_id
+        ) CYCLE id SET looped USING visited
+        SELECT FROM up WHERE up.id = NEW.id
+    ) THEN
+        RAISE EXCEPTION 'moving territory % under territory % would create a cycle', NEW.id, NEW.parent_id
+            USING ERRCODE = 'check_violation',
+                  DETAIL = format('Territory %s is territory %s or one of its descendants.', NEW.parent_id, NEW.id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION territory._territories_before_delete() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM territory._check_model_writable(OLD.model_id);
+    RETURN OLD;
+END
+$$;
+
+CREATE FUNCTION territory._models_before_write() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.id <> OLD.id THEN
+        RAISE EXCEPTION 'the id of territory model % cannot change', OLD.id USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.state IS DISTINCT FROM OLD.state THEN
+        IF NEW.state = 'active' THEN
+            NEW.activated_at := now();
+        ELSIF NEW.state = 'archived' THEN
+            NEW.archived_at := now();
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER territories_before_insert BEFORE INSERT ON territory.territories
+    FOR EACH ROW EXECUTE FUNCTION territory._territories_before_insert();
+CREATE TRIGGER territories_before_update BEFORE UPDATE ON territory.territories
+    FOR EACH ROW EXECUTE FUNCTION territory._territories_before_update();
+CREATE TRIGGER territories_check_cycle AFTER UPDATE OF parent_id ON territory.territories
+    FOR EACH ROW WHEN (OLD.parent_id IS DISTINCT FROM NEW.parent_id)
+    EXECUTE FUNCTION territory._territories_check_cycle();
+CREATE TRIGGER territories_before_delete BEFORE DELETE ON territory.territories
+    FOR EACH ROW EXECUTE FUNCTION territory._territories_before_delete();
+CREATE TRIGGER models_before_write BEFORE INSERT OR UPDATE ON territory.models
+    FOR EACH ROW EXECUTE FUNCTION territory._models_before_write();
+
+-- Cache invalidation: every change of these tables reaches every backend's hierarchy cache.
+CREATE TRIGGER models_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.models
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('hierarchy_signal');
+CREATE TRIGGER territory_types_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.territory_types
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('hierarchy_signal');
+CREATE TRIGGER territories_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.territories
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('hierarchy_signal');

@@ -1,0 +1,80 @@
+/*
+ * territory.c
+ *		Module initialisation and the invalidation signals that keep per-backend caches true.
+ *
+ * Configuration tables drive caches in C (pg_cron's pattern): a statement trigger on each table
+ * calls territory.config_changed(signal), which sends a relcache invalidation for the named signal
+ * relation; the callback registered here dispatches it to the component that owns the cache, which
+ * marks itself stale and rebuilds on next use.  The invalidation reaches this backend at the end
+ * of the command (so a cache is right in the same transaction as the change, and again after a
+ * rollback), other backends at commit, and hot standbys through the commit record.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+
+#include "territory.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+static void
+TerritoryRelcacheCallback(Datum arg, Oid relid)
+{
+	HierarchyRelcacheCallback(relid);
+}
+
+void
+_PG_init(void)
+{
+	CacheRegisterRelcacheCallback(TerritoryRelcacheCallback, (Datum) 0);
+}
+
+/*
+ * TerritoryRelid
+ *		OID of a relation of the extension's schema; an error if it is missing.
+ */
+Oid
+TerritoryRelid(const char *relname)
+{
+	Oid			nspid = get_namespace_oid(TERRITORY_SCHEMA, false);
+	Oid			relid = get_relname_relid(relname, nspid);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s.%s\" does not exist", TERRITORY_SCHEMA, relname),
+				 errhint("The territory extension is not installed completely; reinstall it.")));
+	return relid;
+}
+
+/*
+ * territory.config_changed(): statement trigger; its argument names the signal relation of the
+ * cache that depends on the table it is attached to.
+ */
+PG_FUNCTION_INFO_V1(territory_config_changed);
+Datum
+territory_config_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	int			i;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("territory.config_changed() must be called as a trigger")));
+	if (!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || trigdata->tg_trigger->tgnargs < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("territory.config_changed() must be a statement trigger naming its signals")));
+
+	for (i = 0; i < trigdata->tg_trigger->tgnargs; i++)
+		CacheInvalidateRelcacheByRelid(TerritoryRelid(trigdata->tg_trigger->tgargs[i]));
+
+	return PointerGetDatum(NULL);
+}
