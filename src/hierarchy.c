@@ -676,7 +676,7 @@ ModelArg(FunctionCallInfo fcinfo, const Hierarchy *h, int argno)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("no territory model is active"),
-					 errhint("Name a model, or activate one with territory.activate_model().")));
+					 errhint("Name a model.")));
 		return FindModel(h, h->active_model);
 	}
 	m = FindModel(h, PG_GETARG_INT32(argno));

@@ -5,6 +5,7 @@
  * Components (one C file each):
  *		territory.c		module initialisation, cache invalidation signals
  *		hierarchy.c		the per-backend hierarchy cache and the hierarchy functions
+ *		cycles.c		the check that keeps every hierarchy a forest
  */
 #ifndef TERRITORY_H
 #define TERRITORY_H

@@ -23,7 +23,7 @@ COMMENT ON COLUMN territory.models.id IS 'Model id';
 COMMENT ON COLUMN territory.models.name IS 'Unique model name';
 COMMENT ON COLUMN territory.models.state IS 'planning, active or archived; at most one model is active';
 COMMENT ON COLUMN territory.models.version IS
-    'Hierarchy version: bumped by every change of a territory''s parent, which serializes moves';
+    'Hierarchy version: bumped by every transaction that changes a territory''s parent, which serializes moves';
 COMMENT ON COLUMN territory.models.created_at IS 'When the model was created';
 COMMENT ON COLUMN territory.models.activated_at IS 'When the model last became active';
 COMMENT ON COLUMN territory.models.archived_at IS 'When the model was archived';

@@ -60,3 +60,9 @@ CREATE FUNCTION territory.config_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'territory_config_changed';
 COMMENT ON FUNCTION territory.config_changed() IS
     'Internal statement trigger: tells every backend''s caches named by its arguments that the configuration changed';
+
+CREATE FUNCTION territory.check_cycles() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'territory_check_cycles';
+COMMENT ON FUNCTION territory.check_cycles() IS
+    'Internal statement trigger: refuses changes of parents that would make a cycle';

@@ -206,6 +206,10 @@ BEGIN
     PERFORM territory._territory_model(move_territory.territory);
     IF new_parent IS NOT NULL THEN
         PERFORM territory._territory_model(new_parent);
+        IF new_parent = move_territory.territory THEN
+            RAISE EXCEPTION 'territory % cannot be its own parent', new_parent
+                USING ERRCODE = 'check_violation';
+        END IF;
     END IF;
     -- the triggers check the model, serialize the move and refuse cycles
     UPDATE territory.territories t SET parent_id = new_parent WHERE t.id = move_territory.territory;

@@ -93,10 +93,12 @@ BEGIN
     END IF;
     PERFORM territory._check_model_writable(OLD.model_id);
     IF NEW.parent_id IS DISTINCT FROM OLD.parent_id THEN
-        -- Every move in a model updates the model's row: concurrent moves queue behind it, and at
-        -- REPEATABLE READ or SERIALIZABLE the later one fails with a serialization error instead
-        -- of checking for cycles against a snapshot that misses the earlier move.
-        UPDATE territory.models m SET version = m.version + 1 WHERE m.id = NEW.model_id;
+        -- Every transaction that moves territories of a model updates the model's row once:
+        -- concurrent moves queue behind it, and at REPEATABLE READ or SERIALIZABLE the later one
+        -- fails with a serialization error instead of checking for cycles against a snapshot that
+        -- misses the earlier move.  (A row this transaction already updated is locked already.)
+        UPDATE territory.models m SET version = m.version + 1
+         WHERE m.id = NEW.model_id AND m.xmin <> pg_current_xact_id()::xid;
         IF NEW.parent_id IS NOT NULL THEN
             SELECT t.model_id INTO parent_model FROM territory.territories t WHERE t.id = NEW.parent_id;
             IF NOT FOUND THEN
@@ -112,29 +114,6 @@ BEGIN
         NEW.code := territory._new_code(NEW.model_id, NEW.name, NEW.id);
     END IF;
     RETURN NEW;
-END
-$$;
-
--- After every row of the statement is written (and, under concurrency, after the model lock has
--- been taken): walk up from the new parent; meeting the moved territory means a cycle.
-CREATE FUNCTION territory._territories_check_cycle() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NEW.parent_id IS NOT NULL AND EXISTS (
-        WITH RECURSIVE up (id, parent_id) AS (
-            SELECT t.id, t.parent_id FROM territory.territories t WHERE t.id = NEW.parent_id
-            UNION ALL
-            SELECT t.id, t.parent_id FROM territory.territories t JOIN up ON t.id = up.parent_id
-        ) CYCLE id SET looped USING visited
-        SELECT FROM up WHERE up.id = NEW.id
-    ) THEN
-        RAISE EXCEPTION 'moving territory % under territory % would create a cycle', NEW.id, NEW.parent_id
-            USING ERRCODE = 'check_violation',
-                  DETAIL = format('Territory %s is territory %s or one of its descendants.', NEW.parent_id, NEW.id);
-    END IF;
-    RETURN NULL;
 END
 $$;
 
@@ -171,9 +150,10 @@ CREATE TRIGGER territories_before_insert BEFORE INSERT ON territory.territories
     FOR EACH ROW EXECUTE FUNCTION territory._territories_before_insert();
 CREATE TRIGGER territories_before_update BEFORE UPDATE ON territory.territories
     FOR EACH ROW EXECUTE FUNCTION territory._territories_before_update();
-CREATE TRIGGER territories_check_cycle AFTER UPDATE OF parent_id ON territory.territories
-    FOR EACH ROW WHEN (OLD.parent_id IS DISTINCT FROM NEW.parent_id)
-    EXECUTE FUNCTION territory._territories_check_cycle();
+-- After the whole statement (and, under concurrency, after the model lock): no cycles (src/cycles.c).
+CREATE TRIGGER territories_check_cycles AFTER UPDATE ON territory.territories
+    REFERENCING OLD TABLE AS territory_old NEW TABLE AS territory_new
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.check_cycles();
 CREATE TRIGGER territories_before_delete BEFORE DELETE ON territory.territories
     FOR EACH ROW EXECUTE FUNCTION territory._territories_before_delete();
 CREATE TRIGGER models_before_write BEFORE INSERT OR UPDATE ON territory.models

@@ -18,7 +18,7 @@ REVOKE ALL ON FUNCTION
     territory._check_model_writable(int4),
     territory._territories_before_insert(),
     territory._territories_before_update(),
-    territory._territories_check_cycle(),
+    territory.check_cycles(),
     territory._territories_before_delete(),
     territory._models_before_write()
 FROM PUBLIC;

@@ -1,0 +1,76 @@
+-- Models: the default model, at most one active, create, clone and archive.
+CREATE EXTENSION territory;
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+
+SELECT id, name, state, activated_at IS NOT NULL AS activated, archived_at IS NULL AS not_archived
+  FROM territory.models;
+SELECT territory.active_model();
+
+SELECT territory.create_model('FY2027 plan');
+SELECT territory.create_model(' FY2028 ');           -- trimmed
+SELECT name, state FROM territory.models ORDER BY id;
+
+-- errors: nothing changes
+SELECT territory.create_model('FY2027 plan');
+SELECT territory.create_model('');
+SELECT territory.create_model(NULL);
+
+-- at most one active model, enforced by the database itself
+UPDATE territory.models SET state = 'active' WHERE name = 'FY2027 plan';
+INSERT INTO territory.models (name, state) VALUES ('second', 'active');
+\set VERBOSITY terse
+UPDATE territory.models SET state = 'retired' WHERE id = 1;
+\set VERBOSITY default
+SELECT count(*) FILTER (WHERE state = 'active') AS active FROM territory.models;
+
+-- clone copies the hierarchy: names, codes, types and structure, with new ids
+SELECT territory.add_type('Region', 1) AS region \gset
+SELECT territory.add_territory('Global') AS g \gset
+SELECT territory.add_territory('EMEA', :g, type => :region) AS emea \gset
+SELECT territory.add_territory('DACH', :emea, code => 'DACH') AS dach \gset
+SELECT territory.add_territory('Americas', :g, type => :region) AS amer \gset
+SELECT territory.add_territory('Partners') AS partners \gset
+SELECT territory.clone_model(1, 'FY2027 draft') AS draft \gset
+SELECT name, state FROM territory.models WHERE id = :draft;
+SELECT depth, name, code, path FROM territory.tree(:draft);
+SELECT count(*) AS shared_ids
+  FROM territory.territories a JOIN territory.territories b USING (id)
+ WHERE a.model_id = 1 AND b.model_id = :draft;
+SELECT t.code, ty.name AS type
+  FROM territory.territories t LEFT JOIN territory.territory_types ty ON ty.id = t.type_id
+ WHERE t.model_id = :draft ORDER BY t.code;
+-- the clone is independent of its source
+SELECT territory.add_territory('LATAM', (SELECT id FROM territory.territories
+                                           WHERE model_id = :draft AND code = 'AMERICAS')) AS latam \gset
+SELECT count(*) AS source_territories FROM territory.tree(1);
+SELECT count(*) AS clone_territories FROM territory.tree(:draft);
+-- cloning an empty model, and errors
+SELECT count(*) FROM territory.tree(territory.clone_model(2, 'empty copy'));
+SELECT territory.clone_model(999, 'nothing');
+SELECT territory.clone_model(1, 'FY2027 draft');
+SELECT territory.clone_model(NULL, 'x');
+
+-- archive: the active model cannot be archived; archiving is idempotent; archived is read-only
+SELECT territory.archive_model(1);
+SELECT territory.archive_model(999);
+SELECT territory.archive_model(:draft);
+SELECT territory.archive_model(:draft);
+SELECT state, archived_at IS NOT NULL AS stamped FROM territory.models WHERE id = :draft;
+SELECT territory.add_territory('Late', model => :draft);
+SELECT territory.rename_territory(:latam, 'Latin America');
+DELETE FROM territory.territories WHERE id = :latam;
+SELECT name FROM territory.territories WHERE id = :latam;
+
+-- tree() of the active model when no model is active
+BEGIN;
+UPDATE territory.models SET state = 'planning' WHERE id = 1;
+SELECT * FROM territory.tree();
+ROLLBACK;
+BEGIN;
+UPDATE territory.models SET state = 'planning' WHERE id = 1;
+SELECT territory.add_territory('Orphan');
+ROLLBACK;
+SELECT * FROM territory.tree(999);
+
+DROP EXTENSION territory;
