@@ -9,6 +9,9 @@
  * territory it passes, whatever the number of moved rows.  Meeting a territory of the current
  * walk again is a cycle.
  *
+ * Its queries run with search_path = pg_catalog, pg_temp (set on the function), so a hostile
+ * search_path of the role that changes the table cannot redirect their operators.
+ *
  * Concurrency: each move first updates its model's row (see the BEFORE UPDATE trigger), so moves
  * in one model are serialized.  At READ COMMITTED the lookups here run with fresh snapshots and
  * see a move committed while this one waited; at REPEATABLE READ and SERIALIZABLE the later move

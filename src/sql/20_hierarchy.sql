@@ -63,6 +63,7 @@ COMMENT ON FUNCTION territory.config_changed() IS
 
 CREATE FUNCTION territory.check_cycles() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp   -- its queries must not meet the caller's operators
     AS 'MODULE_PATHNAME', 'territory_check_cycles';
 COMMENT ON FUNCTION territory.check_cycles() IS
     'Internal statement trigger: refuses changes of parents that would make a cycle';

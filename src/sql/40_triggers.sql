@@ -146,6 +146,11 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION territory._territories_before_insert() IS 'Internal trigger: completes and validates new territories';
+COMMENT ON FUNCTION territory._territories_before_update() IS 'Internal trigger: validates changed territories and serializes moves per model';
+COMMENT ON FUNCTION territory._territories_before_delete() IS 'Internal trigger: refuses deletes in archived models';
+COMMENT ON FUNCTION territory._models_before_write() IS 'Internal trigger: stamps model state changes';
+
 CREATE TRIGGER territories_before_insert BEFORE INSERT ON territory.territories
     FOR EACH ROW EXECUTE FUNCTION territory._territories_before_insert();
 CREATE TRIGGER territories_before_update BEFORE UPDATE ON territory.territories

@@ -1,0 +1,58 @@
+-- The installed objects: tables, constraints, config dump, function properties and comments.
+BEGIN;
+CREATE EXTENSION territory;
+SELECT plan(31);
+
+SELECT has_schema('territory');
+SELECT tables_are('territory', ARRAY['models', 'territory_types', 'territories']);
+SELECT has_pk('territory', 'models', 'models has a primary key');
+SELECT has_pk('territory', 'territory_types', 'territory_types has a primary key');
+SELECT has_pk('territory', 'territories', 'territories has a primary key');
+SELECT col_not_null('territory', 'territories', 'model_id', 'every territory has a model');
+SELECT col_not_null('territory', 'territories', 'code', 'every territory has a code');
+SELECT fk_ok('territory', 'territories', ARRAY['model_id', 'parent_id'],
+             'territory', 'territories', ARRAY['model_id', 'id']);
+SELECT index_is_unique('territory', 'models', 'models_one_active', 'one active model at most');
+SELECT has_index('territory', 'territories', 'territories_parent_idx', 'children are found by index');
+
+-- every configuration table and its sequence is kept by pg_dump
+SELECT set_eq(
+    $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'territory'$$,
+    ARRAY['territory.models', 'territory.models_id_seq', 'territory.territory_types',
+          'territory.territory_types_id_seq', 'territory.territories', 'territory.territories_id_seq'],
+    'configuration tables and sequences are registered with pg_extension_config_dump');
+
+-- fresh install: one active model called default
+SELECT results_eq($$SELECT name, state FROM territory.models$$,
+                  $$VALUES ('default', 'active')$$, 'a fresh install has the active model default');
+
+-- C functions: volatility, strictness and parallel safety as documented
+SELECT volatility_is('territory', f, ARRAY['integer'], 'stable', f || ' is STABLE')
+  FROM unnest(ARRAY['ancestors', 'descendants', 'subtree', 'children', 'depth', 'path', 'tree', 'to_dot']) f;
+SELECT volatility_is('territory', 'is_ancestor', ARRAY['integer', 'integer'], 'stable', 'is_ancestor is STABLE');
+SELECT is_strict('territory', f, ARRAY['integer'], f || ' is STRICT')
+  FROM unnest(ARRAY['ancestors', 'descendants', 'subtree', 'children', 'depth', 'path']) f;
+SELECT is(
+    (SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = 'territory' AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+        AND p.prorettype <> 'trigger'::regtype AND p.proparallel <> 's'),
+    0, 'every C function but the triggers is PARALLEL SAFE');
+
+-- every public object is described (psql \dx+ and BI catalogs show it)
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE n.nspname = 'territory' AND obj_description(p.oid, 'pg_proc') IS NULL$$,
+    'every function has a comment');
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'territory' AND c.relkind IN ('r', 'v') AND obj_description(c.oid, 'pg_class') IS NULL$$,
+    'every table and view has a comment');
+SELECT is_empty(
+    $$SELECT c.relname || '.' || a.attname FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE n.nspname = 'territory' AND c.relkind = 'r' AND col_description(c.oid, a.attnum) IS NULL$$,
+    'every column of a table has a comment');
+
+SELECT * FROM finish();
+ROLLBACK;
