@@ -94,6 +94,18 @@ SELECT count(*) AS descendants FROM territory.descendants(
     (SELECT id FROM territory.territories WHERE model_id = :next AND code = 'G'));
 SELECT count(*) FROM territory.tree(territory.create_model('empty'));
 
+-- ids far apart switch the id map from a dense array to a sorted one: same answers
+INSERT INTO territory.territories (id, parent_id, name, code) VALUES (2000000000, :ber, 'Far away', 'FAR');
+SELECT territory.path(2000000000), territory.depth(2000000000), territory.is_ancestor(:dach, 2000000000),
+       territory.is_ancestor(2000000000, :dach);
+SELECT count(*) AS disagreements
+  FROM territory.territories a, territory.territories b
+ WHERE a.model_id = 1 AND b.model_id = 1
+   AND territory.is_ancestor(a.id, b.id)
+       IS DISTINCT FROM (a.id IN (SELECT territory.ancestors(b.id)));
+SELECT territory.depth(1999999999);
+DELETE FROM territory.territories WHERE id = 2000000000;
+
 -- type changes reach the picture
 UPDATE territory.territory_types SET name = 'Sub-region' WHERE id = :country;
 SELECT line FROM regexp_split_to_table(territory.to_dot(), E'\n') line WHERE line LIKE '%Sub-region%';

@@ -69,6 +69,26 @@ typedef struct HierarchyType
 	char	   *name;
 } HierarchyType;
 
+/*
+ * Where a territory id is: its pre-order position and the last position of its subtree, side by
+ * side, so that is_ancestor(a, b) needs two independent memory reads.
+ */
+typedef struct IdSlot
+{
+	int32		pos;			/* -1: no such id */
+	int32		last;
+} IdSlot;
+
+typedef struct IdMap
+{
+	int32		n;
+	int32		min_id;
+	int32		max_id;
+	IdSlot	   *dense;			/* dense[id - min_id] when ids are compact; or NULL */
+	int32	   *sorted_ids;		/* otherwise: ids ascending ... */
+	IdSlot	   *sorted;			/* ... and their slots */
+} IdMap;
+
 typedef struct Hierarchy
 {
 	MemoryContext cxt;
@@ -85,12 +105,7 @@ typedef struct Hierarchy
 	uint32	   *code;
 	char	   *strings;
 
-	/* id -> position */
-	int32		min_id;
-	int32		max_id;
-	int32	   *dense;			/* dense[id - min_id], -1 for no such id; or NULL */
-	int32	   *sorted_ids;		/* otherwise: ids ascending, with their positions */
-	int32	   *sorted_pos;
+	IdMap		map;			/* id -> position and subtree end */
 
 	int32		nmodels;
 	HierarchyModel *models;		/* ascending id */
@@ -148,37 +163,41 @@ typedef struct BuildState
 	int32		maxtypes;
 } BuildState;
 
-typedef void (*RowCallback) (BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *atts);
+/* One decoded row: values and nulls indexed by the scan's column list. */
+typedef void (*RowCallback) (BuildState *state, Datum *values, bool *nulls);
 
 static int32
-GetInt4(HeapTuple tuple, TupleDesc desc, AttrNumber att, int32 if_null)
+GetInt4(Datum *values, bool *nulls, int col, int32 if_null)
 {
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, att, desc, &isnull);
-
-	return isnull ? if_null : DatumGetInt32(d);
+	return nulls[col] ? if_null : DatumGetInt32(values[col]);
 }
 
 static char *
-GetText(HeapTuple tuple, TupleDesc desc, AttrNumber att)
+GetText(Datum *values, bool *nulls, int col)
 {
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, att, desc, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(d);
+	return nulls[col] ? NULL : TextDatumGetCString(values[col]);
 }
 
+/* Append a text value and its terminator to the string arena; returns its offset. */
 static uint32
-AddString(BuildState *state, const char *s)
+AddText(BuildState *state, Datum *values, bool *nulls, int col)
 {
 	uint32		off = state->strings.len;
 
-	appendBinaryStringInfo(&state->strings, s, strlen(s) + 1);
+	if (!nulls[col])
+	{
+		text	   *t = (text *) PG_DETOAST_DATUM_PACKED(values[col]);
+
+		appendBinaryStringInfoNT(&state->strings, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		if ((Pointer) t != DatumGetPointer(values[col]))
+			pfree(t);
+	}
+	appendStringInfoChar(&state->strings, '\0');
 	return off;
 }
 
 static void
-ModelRow(BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *atts)
+ModelRow(BuildState *state, Datum *values, bool *nulls)
 {
 	HierarchyModel *m;
 	char	   *st;
@@ -189,15 +208,15 @@ ModelRow(BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *atts)
 		state->models = repalloc(state->models, sizeof(HierarchyModel) * state->maxmodels);
 	}
 	m = &state->models[state->nmodels++];
-	m->id = GetInt4(tuple, desc, atts[0], 0);
-	m->name = GetText(tuple, desc, atts[1]);
-	st = GetText(tuple, desc, atts[2]);
+	m->id = GetInt4(values, nulls, 0, 0);
+	m->name = GetText(values, nulls, 1);
+	st = GetText(values, nulls, 2);
 	m->state = (st == NULL) ? '?' : (strcmp(st, "archived") == 0 ? 'r' : st[0]);
 	m->start = m->end = 0;
 }
 
 static void
-TypeRow(BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *atts)
+TypeRow(BuildState *state, Datum *values, bool *nulls)
 {
 	HierarchyType *t;
 
@@ -207,16 +226,15 @@ TypeRow(BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *atts)
 		state->types = repalloc(state->types, sizeof(HierarchyType) * state->maxtypes);
 	}
 	t = &state->types[state->ntypes++];
-	t->id = GetInt4(tuple, desc, atts[0], 0);
-	t->name = GetText(tuple, desc, atts[1]);
-	t->priority = GetInt4(tuple, desc, atts[2], 0);
+	t->id = GetInt4(values, nulls, 0, 0);
+	t->name = GetText(values, nulls, 1);
+	t->priority = GetInt4(values, nulls, 2, 0);
 }
 
 static void
-TerritoryRow(BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *atts)
+TerritoryRow(BuildState *state, Datum *values, bool *nulls)
 {
 	RawTerritory *r;
-	char	   *s;
 
 	if (state->nraw == state->maxraw)
 	{
@@ -228,21 +246,19 @@ TerritoryRow(BuildState *state, TupleDesc desc, HeapTuple tuple, AttrNumber *att
 		state->raw = repalloc(state->raw, sizeof(RawTerritory) * state->maxraw);
 	}
 	r = &state->raw[state->nraw++];
-	r->id = GetInt4(tuple, desc, atts[0], 0);
-	r->model = GetInt4(tuple, desc, atts[1], 0);
-	r->parent_id = GetInt4(tuple, desc, atts[2], 0);
-	s = GetText(tuple, desc, atts[3]);
-	r->name = AddString(state, s ? s : "");
-	s = GetText(tuple, desc, atts[4]);
-	r->code = AddString(state, s ? s : "");
-	r->type = GetInt4(tuple, desc, atts[5], 0);
+	r->id = GetInt4(values, nulls, 0, 0);
+	r->model = GetInt4(values, nulls, 1, 0);
+	r->parent_id = GetInt4(values, nulls, 2, 0);
+	r->name = AddText(state, values, nulls, 3);
+	r->code = AddText(state, values, nulls, 4);
+	r->type = GetInt4(values, nulls, 5, 0);
 	r->parent = -1;
 }
 
 /*
  * ScanRelation
- *		Feed every row of an extension table visible to snapshot to callback, with the attribute
- *		numbers of the named columns (looked up by name, so upgrades may add columns).
+ *		Feed every row of an extension table visible to snapshot to callback, decoded once into
+ *		the named columns (looked up by name, so upgrades may add columns).
  */
 static void
 ScanRelation(const char *relname, const char **columns, int ncolumns, Snapshot snapshot,
@@ -251,6 +267,10 @@ ScanRelation(const char *relname, const char **columns, int ncolumns, Snapshot s
 	Relation	rel = table_open(TerritoryRelid(relname), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	AttrNumber	atts[8];
+	Datum	   *all_values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *all_nulls = palloc(sizeof(bool) * desc->natts);
+	Datum		values[8];
+	bool		nulls[8];
 	TableScanDesc scan;
 	HeapTuple	tuple;
 	int			i;
@@ -275,7 +295,13 @@ ScanRelation(const char *relname, const char **columns, int ncolumns, Snapshot s
 	{
 		MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
-		callback(state, desc, tuple, atts);
+		heap_deform_tuple(tuple, desc, all_values, all_nulls);
+		for (i = 0; i < ncolumns; i++)
+		{
+			values[i] = all_values[atts[i] - 1];
+			nulls[i] = all_nulls[atts[i] - 1];
+		}
+		callback(state, values, nulls);
 		MemoryContextSwitchTo(old);
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -332,31 +358,39 @@ CompareTypes(const void *a, const void *b)
 	return CompareInt32(&((const HierarchyType *) a)->id, &((const HierarchyType *) b)->id);
 }
 
-/* Map ids to raw indices (or positions): dense when compact enough, else sorted. */
+/*
+ * Map ids to their index in ids[] (and, when last is given, the last index of their subtree):
+ * a dense array when ids are compact enough, else a sorted array for binary search.
+ */
 static void
-BuildIdMap(Hierarchy *h, const int32 *ids, int32 n)
+BuildIdMap(IdMap *map, const int32 *ids, const int32 *last, int32 n)
 {
 	int64		range;
 	int32		i;
 
-	h->min_id = INT_MAX;
-	h->max_id = INT_MIN;
+	map->n = n;
+	map->min_id = INT_MAX;
+	map->max_id = INT_MIN;
 	for (i = 0; i < n; i++)
 	{
-		h->min_id = Min(h->min_id, ids[i]);
-		h->max_id = Max(h->max_id, ids[i]);
+		map->min_id = Min(map->min_id, ids[i]);
+		map->max_id = Max(map->max_id, ids[i]);
 	}
-	h->dense = NULL;
-	h->sorted_ids = h->sorted_pos = NULL;
+	map->dense = NULL;
+	map->sorted_ids = NULL;
+	map->sorted = NULL;
 	if (n == 0)
 		return;
-	range = (int64) h->max_id - h->min_id + 1;
+	range = (int64) map->max_id - map->min_id + 1;
 	if (range <= (int64) n * DENSE_SLOTS_PER_NODE + 1024)
 	{
-		h->dense = palloc(sizeof(int32) * range);
-		memset(h->dense, 0xff, sizeof(int32) * range);	/* -1 */
+		map->dense = palloc(sizeof(IdSlot) * range);
+		memset(map->dense, 0xff, sizeof(IdSlot) * range);	/* pos -1 */
 		for (i = 0; i < n; i++)
-			h->dense[ids[i] - h->min_id] = i;
+		{
+			map->dense[ids[i] - map->min_id].pos = i;
+			map->dense[ids[i] - map->min_id].last = last ? last[i] : -1;
+		}
 	}
 	else
 	{
@@ -366,41 +400,49 @@ BuildIdMap(Hierarchy *h, const int32 *ids, int32 n)
 		for (i = 0; i < n; i++)
 			pairs[i] = ((int64) ids[i] << 32) | (uint32) i;
 		qsort(pairs, n, sizeof(int64), CompareInt64);
-		h->sorted_ids = palloc(sizeof(int32) * n);
-		h->sorted_pos = palloc(sizeof(int32) * n);
+		map->sorted_ids = palloc(sizeof(int32) * n);
+		map->sorted = palloc(sizeof(IdSlot) * n);
 		for (i = 0; i < n; i++)
 		{
-			h->sorted_ids[i] = (int32) (pairs[i] >> 32);
-			h->sorted_pos[i] = (int32) (pairs[i] & 0xffffffff);
+			int32		index = (int32) (pairs[i] & 0xffffffff);
+
+			map->sorted_ids[i] = (int32) (pairs[i] >> 32);
+			map->sorted[i].pos = index;
+			map->sorted[i].last = last ? last[index] : -1;
 		}
 		pfree(pairs);
 	}
 }
 
-static inline int32
-LookupId(const Hierarchy *h, int32 id)
+/* The slot of an id, NULL when there is no such id. */
+static inline const IdSlot *
+LookupId(const IdMap *map, int32 id)
 {
-	if (id < h->min_id || id > h->max_id)
-		return -1;
-	if (h->dense)
-		return h->dense[id - h->min_id];
+	if (id < map->min_id || id > map->max_id)
+		return NULL;
+	if (map->dense)
+	{
+		const IdSlot *slot = &map->dense[id - map->min_id];
+
+		return slot->pos >= 0 ? slot : NULL;
+	}
 	else
 	{
 		int32		lo = 0,
-					hi = h->n - 1;
+					hi = map->n - 1;
 
 		while (lo <= hi)
 		{
 			int32		mid = lo + (hi - lo) / 2;
 
-			if (h->sorted_ids[mid] == id)
-				return h->sorted_pos[mid];
-			if (h->sorted_ids[mid] < id)
+			if (map->sorted_ids[mid] == id)
+				return &map->sorted[mid];
+			if (map->sorted_ids[mid] < id)
 				lo = mid + 1;
 			else
 				hi = mid - 1;
 		}
-		return -1;
+		return NULL;
 	}
 }
 
@@ -415,7 +457,7 @@ BuildHierarchy(Snapshot snapshot)
 	MemoryContext old;
 	BuildState	st;
 	Hierarchy  *h;
-	Hierarchy	rawmap;
+	IdMap		rawmap;
 	int32	   *rawids;
 	int32	   *child_start;	/* by raw index + 1 (slot 0: roots), into order[] */
 	int32	   *order;			/* raw indices grouped by parent, each group sorted */
@@ -436,10 +478,10 @@ BuildHierarchy(Snapshot snapshot)
 	memset(&st, 0, sizeof(st));
 	st.maxraw = 1024;
 	st.raw = palloc(sizeof(RawTerritory) * st.maxraw);
-	initStringInfo(&st.strings);
 
-	/* models and types live in the cache's own context */
+	/* the string arena, models and types live in the cache's own context */
 	MemoryContextSwitchTo(cxt);
+	initStringInfo(&st.strings);
 	st.maxmodels = 8;
 	st.models = palloc(sizeof(HierarchyModel) * st.maxmodels);
 	st.maxtypes = 8;
@@ -455,20 +497,19 @@ BuildHierarchy(Snapshot snapshot)
 	rawids = palloc(sizeof(int32) * Max(n, 1));
 	for (i = 0; i < n; i++)
 		rawids[i] = st.raw[i].id;
-	BuildIdMap(&rawmap, rawids, n);
-	rawmap.n = n;
+	BuildIdMap(&rawmap, rawids, NULL, n);
 	for (i = 0; i < n; i++)
 	{
 		if (st.raw[i].parent_id != 0)
 		{
-			int32		p = LookupId(&rawmap, st.raw[i].parent_id);
+			const IdSlot *slot = LookupId(&rawmap, st.raw[i].parent_id);
 
-			if (p < 0)
+			if (slot == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("territory %d has a parent %d that does not exist",
 								st.raw[i].id, st.raw[i].parent_id)));
-			st.raw[i].parent = p;
+			st.raw[i].parent = slot->pos;
 		}
 	}
 
@@ -506,8 +547,7 @@ BuildHierarchy(Snapshot snapshot)
 	h->type = palloc(sizeof(int32) * Max(n, 1));
 	h->name = palloc(sizeof(uint32) * Max(n, 1));
 	h->code = palloc(sizeof(uint32) * Max(n, 1));
-	h->strings = palloc(st.strings.len + 1);
-	memcpy(h->strings, st.strings.data, st.strings.len + 1);
+	h->strings = st.strings.data;
 	MemoryContextSwitchTo(scratch);
 
 	pos_of_raw = palloc(sizeof(int32) * Max(n, 1));
@@ -547,7 +587,7 @@ BuildHierarchy(Snapshot snapshot)
 
 	/* final id map over positions, models and their ranges, types */
 	MemoryContextSwitchTo(cxt);
-	BuildIdMap(h, h->ids, n);
+	BuildIdMap(&h->map, h->ids, h->last, n);
 	h->nmodels = st.nmodels;
 	h->models = st.models;
 	qsort(h->models, h->nmodels, sizeof(HierarchyModel), CompareModels);
@@ -643,16 +683,22 @@ GetHierarchy(FunctionCallInfo fcinfo)
 
 /* ---------------------------------------------------------------- lookups */
 
-static int32
-TerritoryPos(const Hierarchy *h, int32 id)
+static const IdSlot *
+TerritorySlot(const Hierarchy *h, int32 id)
 {
-	int32		p = LookupId(h, id);
+	const IdSlot *slot = LookupId(&h->map, id);
 
-	if (p < 0)
+	if (unlikely(slot == NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("territory %d does not exist", id)));
-	return p;
+	return slot;
+}
+
+static int32
+TerritoryPos(const Hierarchy *h, int32 id)
+{
+	return TerritorySlot(h, id)->pos;
 }
 
 static const HierarchyModel *
@@ -775,10 +821,10 @@ Datum
 territory_is_ancestor(PG_FUNCTION_ARGS)
 {
 	Hierarchy  *h = GetHierarchy(fcinfo);
-	int32		a = TerritoryPos(h, PG_GETARG_INT32(0));
-	int32		b = TerritoryPos(h, PG_GETARG_INT32(1));
+	const IdSlot *a = TerritorySlot(h, PG_GETARG_INT32(0));
+	const IdSlot *b = TerritorySlot(h, PG_GETARG_INT32(1));
 
-	PG_RETURN_BOOL(a < b && b <= h->last[a]);
+	PG_RETURN_BOOL(a->pos < b->pos && b->pos <= a->last);
 }
 
 PG_FUNCTION_INFO_V1(territory_depth);

@@ -66,7 +66,8 @@ CREATE TABLE territory.territories (
     CONSTRAINT territories_name_check CHECK (name <> '' AND name = pg_catalog.btrim(name)),
     CONSTRAINT territories_code_check CHECK (code <> '' AND code = pg_catalog.btrim(code))
 );
-CREATE INDEX territories_parent_idx ON territory.territories (parent_id);
+-- children by parent; also serves the foreign key check of every deleted territory
+CREATE INDEX territories_parent_idx ON territory.territories (parent_id, model_id);
 
 COMMENT ON TABLE territory.territories IS
     'Territories: the nodes of each model''s hierarchy (a forest)';
