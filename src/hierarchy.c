@@ -196,18 +196,34 @@ AddText(BuildState *state, Datum *values, bool *nulls, int col)
 	return off;
 }
 
+/*
+ * Make room for one more element in a growing array; returns the new element's index.  The
+ * array may move: take the element's address only after the call.
+ */
+static int32
+Grow(void **array, int32 *n, int32 *max, Size elem)
+{
+	if (*n == *max)
+	{
+		if ((Size) *max * 2 * elem > MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many rows for the territory hierarchy cache")));
+		*max *= 2;
+		*array = repalloc(*array, elem * *max);
+	}
+	return (*n)++;
+}
+
 static void
 ModelRow(BuildState *state, Datum *values, bool *nulls)
 {
 	HierarchyModel *m;
 	char	   *st;
+	int32		i = Grow((void **) &state->models, &state->nmodels, &state->maxmodels,
+						 sizeof(HierarchyModel));
 
-	if (state->nmodels == state->maxmodels)
-	{
-		state->maxmodels *= 2;
-		state->models = repalloc(state->models, sizeof(HierarchyModel) * state->maxmodels);
-	}
-	m = &state->models[state->nmodels++];
+	m = &state->models[i];
 	m->id = GetInt4(values, nulls, 0, 0);
 	m->name = GetText(values, nulls, 1);
 	st = GetText(values, nulls, 2);
@@ -219,13 +235,10 @@ static void
 TypeRow(BuildState *state, Datum *values, bool *nulls)
 {
 	HierarchyType *t;
+	int32		i = Grow((void **) &state->types, &state->ntypes, &state->maxtypes,
+						 sizeof(HierarchyType));
 
-	if (state->ntypes == state->maxtypes)
-	{
-		state->maxtypes *= 2;
-		state->types = repalloc(state->types, sizeof(HierarchyType) * state->maxtypes);
-	}
-	t = &state->types[state->ntypes++];
+	t = &state->types[i];
 	t->id = GetInt4(values, nulls, 0, 0);
 	t->name = GetText(values, nulls, 1);
 	t->priority = GetInt4(values, nulls, 2, 0);
@@ -234,18 +247,10 @@ TypeRow(BuildState *state, Datum *values, bool *nulls)
 static void
 TerritoryRow(BuildState *state, Datum *values, bool *nulls)
 {
-	RawTerritory *r;
+	/* grow first: the array may move */
+	int32		i = Grow((void **) &state->raw, &state->nraw, &state->maxraw, sizeof(RawTerritory));
+	RawTerritory *r = &state->raw[i];
 
-	if (state->nraw == state->maxraw)
-	{
-		if ((Size) state->maxraw * 2 * sizeof(RawTerritory) > MaxAllocSize)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many territories for the hierarchy cache")));
-		state->maxraw *= 2;
-		state->raw = repalloc(state->raw, sizeof(RawTerritory) * state->maxraw);
-	}
-	r = &state->raw[state->nraw++];
 	r->id = GetInt4(values, nulls, 0, 0);
 	r->model = GetInt4(values, nulls, 1, 0);
 	r->parent_id = GetInt4(values, nulls, 2, 0);

@@ -38,27 +38,39 @@ END
 $$;
 COMMENT ON FUNCTION territory._check_model_writable(int4) IS 'Internal: error when a model is archived';
 
+-- Internal: the model of a new parent, checked against the model the child is in (when known).
+-- A missing parent is an error when must_exist, else left to the foreign key (a parent inserted
+-- later in the same statement).
+CREATE FUNCTION territory._parent_model(parent int4, model int4, must_exist bool) RETURNS int4
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m int4;
+BEGIN
+    SELECT t.model_id INTO m FROM territory.territories t WHERE t.id = _parent_model.parent;
+    IF NOT FOUND THEN
+        IF must_exist THEN
+            RAISE EXCEPTION 'territory % does not exist', parent USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        RETURN model;
+    ELSIF model IS NOT NULL AND m <> model THEN
+        RAISE EXCEPTION 'parent territory % belongs to model %, not to model %', parent, m, model
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN m;
+END
+$$;
+COMMENT ON FUNCTION territory._parent_model(int4, int4, bool) IS
+    'Internal: model of a parent territory; error when it is missing or in another model';
+
 CREATE FUNCTION territory._territories_before_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    parent_model int4;
 BEGIN
     IF NEW.parent_id IS NOT NULL THEN
-        SELECT t.model_id INTO parent_model FROM territory.territories t WHERE t.id = NEW.parent_id;
-        IF FOUND THEN
-            IF NEW.model_id IS NULL THEN
-                NEW.model_id := parent_model;
-            ELSIF NEW.model_id <> parent_model THEN
-                RAISE EXCEPTION 'parent territory % belongs to model %, not to model %',
-                        NEW.parent_id, parent_model, NEW.model_id
-                    USING ERRCODE = 'foreign_key_violation';
-            END IF;
-        ELSIF NEW.model_id IS NULL THEN
-            RAISE EXCEPTION 'territory % does not exist', NEW.parent_id USING ERRCODE = 'foreign_key_violation';
-        END IF;
-        -- a parent inserted later in the same statement is checked by the foreign key
+        NEW.model_id := territory._parent_model(NEW.parent_id, NEW.model_id, NEW.model_id IS NULL);
     END IF;
     IF NEW.model_id IS NULL THEN
         NEW.model_id := territory.active_model();
@@ -80,8 +92,6 @@ CREATE FUNCTION territory._territories_before_update() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    parent_model int4;
 BEGIN
     IF NEW.id <> OLD.id THEN
         RAISE EXCEPTION 'the id of territory % cannot change', OLD.id USING ERRCODE = 'feature_not_supported';
@@ -100,14 +110,7 @@ BEGIN
         UPDATE territory.models m SET version = m.version + 1
          WHERE m.id = NEW.model_id AND m.xmin <> pg_current_xact_id()::xid;
         IF NEW.parent_id IS NOT NULL THEN
-            SELECT t.model_id INTO parent_model FROM territory.territories t WHERE t.id = NEW.parent_id;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'territory % does not exist', NEW.parent_id USING ERRCODE = 'foreign_key_violation';
-            ELSIF parent_model <> NEW.model_id THEN
-                RAISE EXCEPTION 'parent territory % belongs to model %, not to model %',
-                        NEW.parent_id, parent_model, NEW.model_id
-                    USING ERRCODE = 'foreign_key_violation';
-            END IF;
+            PERFORM territory._parent_model(NEW.parent_id, NEW.model_id, true);
         END IF;
     END IF;
     IF NEW.code IS NULL THEN

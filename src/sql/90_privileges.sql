@@ -16,6 +16,7 @@ REVOKE ALL ON FUNCTION
     territory.config_changed(),
     territory._new_code(int4, text, int4),
     territory._check_model_writable(int4),
+    territory._parent_model(int4, int4, bool),
     territory._territories_before_insert(),
     territory._territories_before_update(),
     territory.check_cycles(),
