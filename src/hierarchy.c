@@ -58,6 +58,7 @@ typedef struct HierarchyModel
 	int32		id;
 	char	   *name;
 	char		state;			/* 'p'lanning, 'a'ctive, 'r'chived */
+	char		policy;			/* assignment policy: 'd'eepest, 'a'll, 'p'riority */
 	int32		start;			/* first pre-order position of its territories */
 	int32		end;			/* one past the last */
 } HierarchyModel;
@@ -127,6 +128,12 @@ typedef struct HierarchyCallState
 {
 	bool		accepted;
 } HierarchyCallState;
+
+bool
+HierarchyIsSignal(Oid relid)
+{
+	return OidIsValid(hierarchy_signal) && relid == hierarchy_signal;
+}
 
 void
 HierarchyRelcacheCallback(Oid relid)
@@ -228,6 +235,8 @@ ModelRow(BuildState *state, Datum *values, bool *nulls)
 	m->name = GetText(values, nulls, 1);
 	st = GetText(values, nulls, 2);
 	m->state = (st == NULL) ? '?' : (strcmp(st, "archived") == 0 ? 'r' : st[0]);
+	st = GetText(values, nulls, 3);
+	m->policy = (st == NULL) ? 'd' : st[0];
 	m->start = m->end = 0;
 }
 
@@ -454,7 +463,7 @@ LookupId(const IdMap *map, int32 id)
 static Hierarchy *
 BuildHierarchy(Snapshot snapshot)
 {
-	static const char *model_cols[] = {"id", "name", "state"};
+	static const char *model_cols[] = {"id", "name", "state", "assignment_policy"};
 	static const char *type_cols[] = {"id", "name", "priority"};
 	static const char *terr_cols[] = {"id", "model_id", "parent_id", "name", "code", "type_id"};
 	MemoryContext cxt;
@@ -491,7 +500,7 @@ BuildHierarchy(Snapshot snapshot)
 	st.models = palloc(sizeof(HierarchyModel) * st.maxmodels);
 	st.maxtypes = 8;
 	st.types = palloc(sizeof(HierarchyType) * st.maxtypes);
-	ScanRelation("models", model_cols, 3, snapshot, ModelRow, &st, cxt);
+	ScanRelation("models", model_cols, 4, snapshot, ModelRow, &st, cxt);
 	ScanRelation("territory_types", type_cols, 3, snapshot, TypeRow, &st, cxt);
 	MemoryContextSwitchTo(scratch);
 	ScanRelation("territories", terr_cols, 6, snapshot, TerritoryRow, &st, scratch);
@@ -747,6 +756,64 @@ FindType(const Hierarchy *h, int32 type_id)
 		return NULL;
 	key.id = type_id;
 	return bsearch(&key, h->types, h->ntypes, sizeof(HierarchyType), CompareTypes);
+}
+
+/* ---------------------------------------------------------------- for other components */
+
+/*
+ * HierarchyCurrent
+ *		The current hierarchy (rebuilt first when stale), for components that build their own
+ *		caches on it.  Valid until the next invalidation is processed: copy what must last.
+ */
+const Hierarchy *
+HierarchyCurrent(void)
+{
+	return GetHierarchy(NULL);
+}
+
+int32
+HierarchyActiveModel(const Hierarchy *h)
+{
+	return h->active_model;
+}
+
+/* A model's assignment policy: 'd'eepest, 'a'll or 'p'riority. */
+char
+HierarchyModelPolicy(const Hierarchy *h, int32 model)
+{
+	const HierarchyModel *m = FindModel(h, model);
+
+	return m ? m->policy : 'd';
+}
+
+/* Facts about a territory; false when there is no such territory. */
+bool
+HierarchyFind(const Hierarchy *h, int32 id, HierarchyNode *node)
+{
+	const IdSlot *slot = LookupId(&h->map, id);
+	const HierarchyType *type;
+
+	if (slot == NULL)
+		return false;
+	node->id = id;
+	node->pos = slot->pos;
+	node->last = slot->last;
+	node->depth = h->depth[slot->pos];
+	node->model = h->model[slot->pos];
+	node->parent = h->parent[slot->pos] >= 0 ? h->ids[h->parent[slot->pos]] : 0;
+	type = FindType(h, h->type[slot->pos]);
+	node->type_priority = type ? type->priority : INT_MAX;
+	return true;
+}
+
+/* Ids of a model's territories in pre-order; *n gets their number. */
+const int32 *
+HierarchyModelTerritories(const Hierarchy *h, int32 model, int32 *n)
+{
+	const HierarchyModel *m = FindModel(h, model);
+
+	*n = m ? m->end - m->start : 0;
+	return m ? h->ids + m->start : NULL;
 }
 
 /* ---------------------------------------------------------------- SQL functions */

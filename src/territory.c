@@ -15,9 +15,14 @@
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/inval.h"
+#include "miscadmin.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "catalog/pg_namespace.h"
+#include "access/htup_details.h"
 
 #include "territory.h"
+#include "matcher.h"
 
 PG_MODULE_MAGIC;
 
@@ -26,6 +31,9 @@ void		_PG_init(void);
 static void
 TerritoryRelcacheCallback(Datum arg, Oid relid)
 {
+	/* the matcher asks the hierarchy whether relid is its signal: hierarchy last */
+	MatcherRelcacheCallback(relid);
+	AssignRelcacheCallback(relid);
 	HierarchyRelcacheCallback(relid);
 }
 
@@ -33,6 +41,7 @@ void
 _PG_init(void)
 {
 	CacheRegisterRelcacheCallback(TerritoryRelcacheCallback, (Datum) 0);
+	AssignInit();
 }
 
 /*
@@ -51,6 +60,41 @@ TerritoryRelid(const char *relname)
 				 errmsg("relation \"%s.%s\" does not exist", TERRITORY_SCHEMA, relname),
 				 errhint("The territory extension is not installed completely; reinstall it.")));
 	return relid;
+}
+
+static Oid
+get_namespace_owner(Oid nspid)
+{
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for namespace %u", nspid);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * TerritoryBecomeOwner / TerritoryRestoreUser
+ *		Run the extension's internal queries as the owner of its schema, whoever writes a managed
+ *		table: an application role needs no privilege on the configuration tables or the history
+ *		(the way foreign key triggers act as the table owner).  An error in between needs no
+ *		cleanup: (sub)transaction abort restores the user.
+ */
+void
+TerritoryBecomeOwner(TerritoryUser *save)
+{
+	Oid			owner = get_namespace_owner(get_namespace_oid(TERRITORY_SCHEMA, false));
+
+	GetUserIdAndSecContext(&save->userid, &save->sec_context);
+	SetUserIdAndSecContext(owner, save->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+void
+TerritoryRestoreUser(const TerritoryUser *save)
+{
+	SetUserIdAndSecContext(save->userid, save->sec_context);
 }
 
 /*

@@ -6,6 +6,9 @@
  *		territory.c		module initialisation, cache invalidation signals
  *		hierarchy.c		the per-backend hierarchy cache and the hierarchy functions
  *		cycles.c		the check that keeps every hierarchy a forest
+ *		rules.c			validation and compilation of rule criteria
+ *		matcher.c		the per-table rule matcher
+ *		assign.c		assignment triggers, manual assignments, history, explain
  */
 #ifndef TERRITORY_H
 #define TERRITORY_H
@@ -24,10 +27,45 @@
  * and the relcache callback marks that cache stale in every backend, including standbys.
  */
 #define HIERARCHY_SIGNAL "hierarchy_signal"
+#define MATCHER_SIGNAL "matcher_signal"
+#define MANUAL_SIGNAL "manual_signal"
 
 extern Oid	TerritoryRelid(const char *relname);
 
+typedef struct TerritoryUser
+{
+	Oid			userid;
+	int			sec_context;
+} TerritoryUser;
+
+extern void TerritoryBecomeOwner(TerritoryUser *save);
+extern void TerritoryRestoreUser(const TerritoryUser *save);
+
+/* assign.c */
+extern void AssignRelcacheCallback(Oid relid);
+extern void AssignInit(void);
+
 /* hierarchy.c */
+typedef struct Hierarchy Hierarchy;
+
+/* What other components may know of a territory. */
+typedef struct HierarchyNode
+{
+	int32		id;
+	int32		pos;			/* pre-order position: ancestors come first */
+	int32		last;			/* last position of its subtree */
+	int32		depth;
+	int32		model;
+	int32		parent;			/* 0 for a root */
+	int32		type_priority;	/* INT_MAX without a type */
+} HierarchyNode;
+
 extern void HierarchyRelcacheCallback(Oid relid);
+extern bool HierarchyIsSignal(Oid relid);
+extern const Hierarchy *HierarchyCurrent(void);
+extern int32 HierarchyActiveModel(const Hierarchy *h);
+extern char HierarchyModelPolicy(const Hierarchy *h, int32 model);
+extern bool HierarchyFind(const Hierarchy *h, int32 id, HierarchyNode *node);
+extern const int32 *HierarchyModelTerritories(const Hierarchy *h, int32 model, int32 *n);
 
 #endif							/* TERRITORY_H */

@@ -174,3 +174,71 @@ CREATE TRIGGER territory_types_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNC
     FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('hierarchy_signal');
 CREATE TRIGGER territories_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.territories
     FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('hierarchy_signal');
+
+-- ---------------------------------------------------------------- rules and manual assignments
+
+-- Internal: a rule row completed and checked (everything but its criteria).
+CREATE FUNCTION territory._rule_checked(r territory.rules) RETURNS territory.rules
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables;
+BEGIN
+    IF r.tbl IS NULL THEN
+        RAISE EXCEPTION 'the table of a rule must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    mt := territory._managed(r.tbl);
+    IF mt.kind = 'contact' THEN
+        RAISE EXCEPTION 'contacts take their territories from their accounts; rules cannot read %', r.tbl
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Write the rule against the account table.';
+    END IF;
+    IF r.territory_id IS NULL THEN
+        RAISE EXCEPTION 'the territory of a rule must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM territory._check_model_writable(territory._territory_model(r.territory_id));
+    r.name := coalesce(nullif(btrim(r.name), ''), 'rule ' || r.id);
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION territory._rule_checked(territory.rules) IS 'Internal: completes and checks a rule row';
+
+-- Not pinned to a search_path on purpose: the criteria resolve with the writer's search_path
+-- (stored resolved, like an index predicate); everything else is done by pinned functions.
+CREATE FUNCTION territory._rules_before_write() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    NEW := territory._rule_checked(NEW);
+    NEW.expr := territory._compile_rule(NEW.tbl, NEW.criteria, (territory._managed(NEW.tbl)).territory_column);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION territory._rules_before_write() IS 'Internal trigger: validates and compiles rules';
+
+CREATE FUNCTION territory._rules_before_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- a rule whose territory is being deleted goes with it; otherwise its model must be writable
+    IF EXISTS (SELECT FROM territory.territories t WHERE t.id = OLD.territory_id) THEN
+        PERFORM territory._check_model_writable(territory._territory_model(OLD.territory_id));
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION territory._rules_before_delete() IS 'Internal trigger: refuses rule deletes in archived models';
+
+CREATE TRIGGER rules_before_write BEFORE INSERT OR UPDATE ON territory.rules
+    FOR EACH ROW EXECUTE FUNCTION territory._rules_before_write();
+CREATE TRIGGER rules_before_delete BEFORE DELETE ON territory.rules
+    FOR EACH ROW EXECUTE FUNCTION territory._rules_before_delete();
+
+CREATE TRIGGER rules_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.rules
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('matcher_signal');
+CREATE TRIGGER managed_tables_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.managed_tables
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('matcher_signal', 'manual_signal');
+CREATE TRIGGER manual_assignments_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.manual_assignments
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('manual_signal');

@@ -2,7 +2,8 @@
 -- the configuration is for the roles the DBA grants (doc/reference.md, "Privileges").
 
 GRANT USAGE ON SCHEMA territory TO PUBLIC;
-GRANT SELECT ON territory.models, territory.territory_types, territory.territories TO PUBLIC;
+GRANT SELECT ON territory.models, territory.territory_types, territory.territories,
+    territory.managed_tables, territory.rules TO PUBLIC;
 
 REVOKE ALL ON FUNCTION
     territory.create_model(text),
@@ -16,10 +17,33 @@ REVOKE ALL ON FUNCTION
     territory.config_changed(),
     territory._new_code(int4, text, int4),
     territory._check_model_writable(int4),
-    territory._parent_model(int4, int4, bool),
     territory._territories_before_insert(),
     territory._territories_before_update(),
     territory.check_cycles(),
     territory._territories_before_delete(),
-    territory._models_before_write()
+    territory._models_before_write(),
+    territory._managed(regclass),
+    territory._check_column(regclass, text, name, regtype[]),
+    territory.manage_table(regclass, text, name, name, name, name, name, name, name, name),
+    territory.unmanage_table(regclass),
+    territory._account_table(),
+    territory.add_rule(int4, text, text, regclass, bool),
+    territory.remove_rule(int4),
+    territory.set_rule_active(int4, bool),
+    territory._reassign(regclass, text, bool),
+    territory._manual(regclass, text, int4, text),
+    territory.assign(regclass, text, int4),
+    territory.exclude(regclass, text, int4),
+    territory.unassign(regclass, text, int4),
+    territory.territories_at(regclass, text, timestamptz),
+    territory._compile_rule(regclass, text, name),
+    territory._rule_columns(regclass, text),
+    territory._rule_checked(territory.rules),
+    territory._rules_before_write(),
+    territory._rules_before_delete(),
+    territory._parent_model(int4, int4, bool)
 FROM PUBLIC;
+
+-- The triggers that managed tables get run for every role that writes those tables.
+GRANT EXECUTE ON FUNCTION territory.assign_trigger(), territory.history_trigger(), territory.history_flush()
+    TO PUBLIC;

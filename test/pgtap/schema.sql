@@ -4,7 +4,8 @@ CREATE EXTENSION territory;
 SELECT plan(31);
 
 SELECT has_schema('territory');
-SELECT tables_are('territory', ARRAY['models', 'territory_types', 'territories']);
+SELECT tables_are('territory', ARRAY['models', 'territory_types', 'territories', 'managed_tables', 'rules',
+                                   'manual_assignments', 'assignment_history']);
 SELECT has_pk('territory', 'models', 'models has a primary key');
 SELECT has_pk('territory', 'territory_types', 'territory_types has a primary key');
 SELECT has_pk('territory', 'territories', 'territories has a primary key');
@@ -19,7 +20,9 @@ SELECT has_index('territory', 'territories', 'territories_parent_idx', 'children
 SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'territory'$$,
     ARRAY['territory.models', 'territory.models_id_seq', 'territory.territory_types',
-          'territory.territory_types_id_seq', 'territory.territories', 'territory.territories_id_seq'],
+          'territory.territory_types_id_seq', 'territory.territories', 'territory.territories_id_seq',
+          'territory.managed_tables', 'territory.rules', 'territory.rules_id_seq', 'territory.manual_assignments',
+          'territory.assignment_history', 'territory.assignment_history_id_seq'],
     'configuration tables and sequences are registered with pg_extension_config_dump');
 
 -- fresh install: one active model called default
@@ -35,8 +38,8 @@ SELECT is_strict('territory', f, ARRAY['integer'], f || ' is STRICT')
 SELECT is(
     (SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'territory' AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
-        AND p.prorettype <> 'trigger'::regtype AND p.proparallel <> 's'),
-    0, 'every C function but the triggers is PARALLEL SAFE');
+        AND p.prorettype <> 'trigger'::regtype AND p.proparallel <> 's' AND p.proname !~ '^_'),
+    0, 'every public C function but the triggers is PARALLEL SAFE');
 
 -- every public object is described (psql \dx+ and BI catalogs show it)
 SELECT is_empty(

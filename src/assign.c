@@ -1,0 +1,676 @@
+/*
+ * assign.c
+ *		Assignment of records to territories: the triggers on managed tables, manual assignments
+ *		and exclusions, and the assignment history.
+ *
+ * territory.assign_trigger() is a BEFORE INSERT OR UPDATE row trigger in C.  On INSERT, and on an
+ * UPDATE that changes a column some rule reads (or the key, or the territories column itself),
+ * it asks the table's matcher (matcher.c) for the rule territories, adds the record's manual
+ * assignments, removes its manual exclusions and stores the result, sorted, in the territories
+ * column.  Any other UPDATE costs one comparison per column the rules read.
+ *
+ * territory.history_trigger() is an AFTER row trigger that fires only when a record's territories
+ * changed (its WHEN clause): it appends what was added and removed, with the cause (the rule, a
+ * manual assignment or exclusion, the record's deletion) to a buffer that the AFTER statement
+ * trigger territory.history_flush() writes to territory.assignment_history in one INSERT.  The
+ * buffer follows (sub)transaction aborts: what an aborted subtransaction added is dropped.
+ *
+ * Manual assignments are cached per backend and table, keyed by the record key's text, and
+ * invalidated through the manual signal.
+ *
+ * The triggers run with the search_path of whoever writes the table (pinning it would cost a
+ * GUC change per row): every query they issue names its schema and operators explicitly.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "territory.h"
+#include "matcher.h"
+
+/* territory.force_assign: set by run_rules() and manage_table() to recompute every record */
+static bool force_assign = false;
+
+/* ---------------------------------------------------------------- manual assignments */
+
+typedef struct ManualItem
+{
+	char	   *key;
+	int32		territory;
+	bool		exclude;
+} ManualItem;
+
+typedef struct ManualBucket
+{
+	uint32		hash;			/* hash key */
+	int32		nitems;
+	int32		maxitems;
+	ManualItem *items;
+} ManualBucket;
+
+typedef struct ManualSet
+{
+	Oid			relid;			/* hash key */
+	bool		valid;
+	MemoryContext cxt;
+	HTAB	   *buckets;		/* NULL when the table has no manual assignments */
+} ManualSet;
+
+static HTAB *manual_sets = NULL;
+static Oid	manual_signal = InvalidOid;
+
+void
+AssignRelcacheCallback(Oid relid)
+{
+	HASH_SEQ_STATUS seq;
+	ManualSet  *ms;
+
+	if (manual_sets == NULL)
+		return;
+	if (relid != InvalidOid && relid != manual_signal && !HierarchyIsSignal(relid))
+		return;
+	hash_seq_init(&seq, manual_sets);
+	while ((ms = hash_seq_search(&seq)) != NULL)
+		ms->valid = false;
+}
+
+static uint32
+KeyHash(const char *key)
+{
+	return DatumGetUInt32(hash_any((const unsigned char *) key, strlen(key)));
+}
+
+static ManualSet *
+GetManualSet(Oid relid)
+{
+	ManualSet  *ms;
+	bool		found;
+	Datum		arg = ObjectIdGetDatum(relid);
+	Oid			argtype = OIDOID;
+	const Hierarchy *h;
+	int32		model;
+	uint64		i;
+	TerritoryUser save;
+
+	if (manual_sets == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ManualSet);
+		ctl.hcxt = CacheMemoryContext;
+		manual_sets = hash_create("territory manual assignments", 16, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	ms = hash_search(manual_sets, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		ms->valid = false;
+		ms->cxt = NULL;
+		ms->buckets = NULL;
+	}
+	if (ms->valid)
+		return ms;
+
+	manual_signal = TerritoryRelid(MANUAL_SIGNAL);
+	if (ms->cxt != NULL)
+		MemoryContextDelete(ms->cxt);
+	ms->cxt = NULL;
+	ms->buckets = NULL;
+	ms->valid = true;			/* an invalidation during the load clears it */
+
+	h = HierarchyCurrent();
+	model = HierarchyActiveModel(h);
+	TerritoryBecomeOwner(&save);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT key, territory_id, action OPERATOR(pg_catalog.=) 'exclude'"
+							  " FROM territory.manual_assignments WHERE tbl OPERATOR(pg_catalog.=) $1",
+							  1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read territory.manual_assignments");
+	if (SPI_processed > 0)
+	{
+		HASHCTL		ctl;
+		MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext, "territory manual set",
+												  ALLOCSET_SMALL_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(uint32);
+		ctl.entrysize = sizeof(ManualBucket);
+		ctl.hcxt = cxt;
+		ms->buckets = hash_create("territory manual buckets", SPI_processed, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		ms->cxt = cxt;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			char	   *key = SPI_getvalue(tup, desc, 1);
+			int32		territory = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+			HierarchyNode node;
+			uint32		hash;
+			ManualBucket *b;
+
+			if (!HierarchyFind(h, territory, &node) || node.model != model)
+				continue;		/* a territory of another model */
+			hash = KeyHash(key);
+			b = hash_search(ms->buckets, &hash, HASH_ENTER, &found);
+			if (!found)
+			{
+				b->nitems = 0;
+				b->maxitems = 2;
+				b->items = palloc(sizeof(ManualItem) * b->maxitems);
+			}
+			if (b->nitems == b->maxitems)
+			{
+				b->maxitems *= 2;
+				b->items = repalloc(b->items, sizeof(ManualItem) * b->maxitems);
+			}
+			b->items[b->nitems].key = key;
+			b->items[b->nitems].territory = territory;
+			b->items[b->nitems].exclude = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+			b->nitems++;
+		}
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	TerritoryRestoreUser(&save);
+	return ms;
+}
+
+/* The manual items of one record, NULL when it has none. */
+static ManualBucket *
+ManualOf(ManualSet *ms, const char *key)
+{
+	uint32		hash;
+
+	if (ms->buckets == NULL || key == NULL)
+		return NULL;
+	hash = KeyHash(key);
+	return hash_search(ms->buckets, &hash, HASH_FIND, NULL);
+}
+
+static bool
+ManualHas(ManualBucket *b, const char *key, int32 territory, bool exclude)
+{
+	int32		i;
+
+	if (b == NULL)
+		return false;
+	for (i = 0; i < b->nitems; i++)
+		if (b->items[i].territory == territory && b->items[i].exclude == exclude &&
+			strcmp(b->items[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* The text of a record's key, as manual assignments and the history name it. */
+static char *
+KeyText(TupleTableSlot *slot, const ManagedTable *t)
+{
+	bool		isnull;
+	Datum		key = slot_getattr(slot, t->key_attno, &isnull);
+	Oid			outfn;
+	bool		varlena;
+
+	if (isnull)
+		return NULL;
+	getTypeOutputInfo(t->key_type, &outfn, &varlena);
+	return OidOutputFunctionCall(outfn, key);
+}
+
+static int
+CompareInt32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The territories of a record: its rule territories, plus its manual assignments, minus its
+ * manual exclusions; sorted, without duplicates.  Returns their number.
+ */
+static int32
+RecordTerritories(Matcher *m, ManualSet *ms, TupleTableSlot *slot, int32 **out)
+{
+	const ManagedTable *t = MatcherTable(m);
+	int32	   *ids;
+	int32		n = MatchRecord(m, slot, &ids);
+	char	   *key = ms->buckets ? KeyText(slot, t) : NULL;
+	ManualBucket *b = ManualOf(ms, key);
+	int32		i,
+				k;
+
+	if (b != NULL)
+	{
+		ids = repalloc(ids, sizeof(int32) * (n + b->nitems + 1));
+		for (i = 0; i < b->nitems; i++)
+			if (!b->items[i].exclude && strcmp(b->items[i].key, key) == 0)
+				ids[n++] = b->items[i].territory;
+		qsort(ids, n, sizeof(int32), CompareInt32);
+		for (i = 0, k = 0; i < n; i++)
+		{
+			if (k > 0 && ids[k - 1] == ids[i])
+				continue;
+			if (ManualHas(b, key, ids[i], true))
+				continue;
+			ids[k++] = ids[i];
+		}
+		n = k;
+	}
+	*out = ids;
+	return n;
+}
+
+static ArrayType *
+IdArray(const int32 *ids, int32 n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int32		i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Int32GetDatum(ids[i]);
+	return construct_array(d, n, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+}
+
+/* The ids of an int4[] datum (NULL: none). */
+static int32
+ArrayIds(Datum d, bool isnull, int32 **out)
+{
+	ArrayType  *arr;
+	int32		n;
+
+	if (isnull)
+	{
+		*out = NULL;
+		return 0;
+	}
+	arr = DatumGetArrayTypeP(d);
+	if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != INT4OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the territories column must be a one-dimensional int4[] without NULLs")));
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	*out = (int32 *) ARR_DATA_PTR(arr);
+	return n;
+}
+
+static bool
+SameIds(const int32 *a, int32 na, const int32 *b, int32 nb)
+{
+	return na == nb && (na == 0 || memcmp(a, b, sizeof(int32) * na) == 0);
+}
+
+static void
+CheckRowTrigger(FunctionCallInfo fcinfo, const char *name, bool before)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		(before != TRIGGER_FIRED_BEFORE(td->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s must be called as a %s row trigger", name, before ? "BEFORE" : "AFTER")));
+}
+
+PG_FUNCTION_INFO_V1(territory_assign_trigger);
+Datum
+territory_assign_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	bool		update;
+	TupleTableSlot *newslot;
+	HeapTuple	newtuple;
+	ManualSet  *ms;
+	Matcher    *m;
+	const ManagedTable *t;
+	int32	   *ids;
+	int32		n;
+	int32	   *current;
+	int32		ncurrent;
+	bool		isnull;
+	Datum		value;
+
+	CheckRowTrigger(fcinfo, "territory.assign_trigger()", true);
+	rel = td->tg_relation;
+	update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+	if (!update && !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("territory.assign_trigger() fires on INSERT and UPDATE only")));
+	newslot = update ? td->tg_newslot : td->tg_trigslot;
+	newtuple = update ? td->tg_newtuple : td->tg_trigtuple;
+
+	/* manual set first: loading it may process invalidations that rebuild the matcher */
+	ms = GetManualSet(RelationGetRelid(rel));
+	m = GetMatcher(RelationGetRelid(rel));
+	t = MatcherTable(m);
+
+	if (update && !force_assign)
+	{
+		bool		oldnull;
+		Datum		oldval;
+
+		/* nothing the assignment depends on changed: keep the row as it is */
+		oldval = slot_getattr(td->tg_trigslot, t->territory_attno, &oldnull);
+		value = slot_getattr(newslot, t->territory_attno, &isnull);
+		if (!MatcherReadsChanged(m, td->tg_trigslot, newslot) && oldnull == isnull &&
+			(isnull || datumIsEqual(oldval, value, false, -1)))
+		{
+			Datum		oldkey = slot_getattr(td->tg_trigslot, t->key_attno, &oldnull);
+			Datum		newkey = slot_getattr(newslot, t->key_attno, &isnull);
+			Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), t->key_attno - 1);
+
+			if (ms->buckets == NULL || (oldnull == isnull &&
+										(isnull || datum_image_eq(oldkey, newkey, attr->attbyval,
+																  attr->attlen))))
+				return PointerGetDatum(newtuple);
+		}
+	}
+
+	n = RecordTerritories(m, ms, newslot, &ids);
+	value = slot_getattr(newslot, t->territory_attno, &isnull);
+	ncurrent = ArrayIds(value, isnull, &current);
+	if (!isnull && SameIds(current, ncurrent, ids, n))
+		return PointerGetDatum(newtuple);
+	{
+		int			col = t->territory_attno;
+		Datum		newvalue = PointerGetDatum(IdArray(ids, n));
+		bool		newnull = false;
+
+		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple, RelationGetDescr(rel), 1, &col,
+														 &newvalue, &newnull));
+	}
+}
+
+/* ---------------------------------------------------------------- history */
+
+typedef struct HistoryEntry
+{
+	Oid			relid;
+	char	   *key;
+	int32		territory;
+	bool		added;
+	char		cause;			/* 'r'ule, 'm'anual, 'i'nherited, 'd'eleted */
+	int32		rule;			/* 0: none */
+	SubTransactionId subid;
+} HistoryEntry;
+
+#define HISTORY_FLUSH_AT 10000
+
+static MemoryContext history_cxt = NULL;
+static HistoryEntry *history = NULL;
+static int32 nhistory = 0;
+static int32 maxhistory = 0;
+
+static void
+HistoryReset(void)
+{
+	if (history_cxt != NULL)
+		MemoryContextReset(history_cxt);
+	history = NULL;
+	nhistory = maxhistory = 0;
+}
+
+static void
+HistoryAdd(Oid relid, const char *key, int32 territory, bool added, char cause, int32 rule)
+{
+	HistoryEntry *e;
+
+	if (history_cxt == NULL)
+		history_cxt = AllocSetContextCreate(TopMemoryContext, "territory history buffer",
+											ALLOCSET_DEFAULT_SIZES);
+	if (nhistory == maxhistory)
+	{
+		maxhistory = Max(maxhistory * 2, 256);
+		history = history ? repalloc(history, sizeof(HistoryEntry) * maxhistory)
+			: MemoryContextAlloc(history_cxt, sizeof(HistoryEntry) * maxhistory);
+	}
+	e = &history[nhistory++];
+	e->relid = relid;
+	e->key = MemoryContextStrdup(history_cxt, key ? key : "");
+	e->territory = territory;
+	e->added = added;
+	e->cause = cause;
+	e->rule = rule;
+	e->subid = GetCurrentSubTransactionId();
+}
+
+static const char *
+CauseName(char cause)
+{
+	switch (cause)
+	{
+		case 'r':
+			return "rule";
+		case 'm':
+			return "manual";
+		case 'i':
+			return "inherited";
+		default:
+			return "deleted";
+	}
+}
+
+/* Write the buffered history in one INSERT. */
+static void
+HistoryFlush(void)
+{
+	static const Oid types[6] = {OIDARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, INT4ARRAYOID};
+	Datum	   *cols[6];
+	bool	   *rulenull;
+	Datum		args[6];
+	int			dims[1];
+	int			lbs[1] = {1};
+	int32		i;
+	int32		n = nhistory;
+	TerritoryUser save;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < 6; i++)
+		cols[i] = palloc(sizeof(Datum) * n);
+	rulenull = palloc(sizeof(bool) * n);
+	for (i = 0; i < n; i++)
+	{
+		HistoryEntry *e = &history[i];
+
+		cols[0][i] = ObjectIdGetDatum(e->relid);
+		cols[1][i] = CStringGetTextDatum(e->key);
+		cols[2][i] = Int32GetDatum(e->territory);
+		cols[3][i] = CStringGetTextDatum(e->added ? "added" : "removed");
+		cols[4][i] = CStringGetTextDatum(CauseName(e->cause));
+		cols[5][i] = Int32GetDatum(e->rule);
+		rulenull[i] = e->rule == 0;
+	}
+	dims[0] = n;
+	args[0] = PointerGetDatum(construct_array(cols[0], n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	args[1] = PointerGetDatum(construct_array(cols[1], n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(cols[2], n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	args[3] = PointerGetDatum(construct_array(cols[3], n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[4] = PointerGetDatum(construct_array(cols[4], n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[5] = PointerGetDatum(construct_md_array(cols[5], rulenull, 1, dims, lbs, INT4OID,
+												 sizeof(int32), true, TYPALIGN_INT));
+	HistoryReset();
+
+	TerritoryBecomeOwner(&save);
+	SPI_connect();
+	if (SPI_execute_with_args("INSERT INTO territory.assignment_history"
+							  " (tbl, key, territory_id, action, cause, rule_id)"
+							  " SELECT * FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.regclass[]),"
+							  " pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4),"
+							  " pg_catalog.unnest($5), pg_catalog.unnest($6))",
+							  6, (Oid *) types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write territory.assignment_history");
+	SPI_finish();
+	TerritoryRestoreUser(&save);
+}
+
+static void
+HistoryXactCallback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		HistoryReset();
+}
+
+static void
+HistorySubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int32		i,
+				k;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	/* drop what the aborted subtransaction and its children added */
+	for (i = 0, k = 0; i < nhistory; i++)
+		if (history[i].subid < mySubid)
+			history[k++] = history[i];
+	nhistory = k;
+}
+
+/*
+ * territory.history_trigger(): AFTER INSERT, UPDATE or DELETE row trigger whose WHEN clause lets
+ * through only records whose territories (or key) changed.
+ */
+PG_FUNCTION_INFO_V1(territory_history_trigger);
+Datum
+territory_history_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Oid			relid;
+	ManualSet  *ms;
+	Matcher    *m;
+	const ManagedTable *t;
+	TupleTableSlot *oldslot = NULL;
+	TupleTableSlot *newslot = NULL;
+	char	   *oldkey = NULL;
+	char	   *newkey = NULL;
+	int32	   *oldids = NULL;
+	int32	   *newids = NULL;
+	int32		nold = 0;
+	int32		nnew = 0;
+	int32		i;
+	bool		isnull;
+	Datum		d;
+	ManualBucket *b;
+
+	CheckRowTrigger(fcinfo, "territory.history_trigger()", false);
+	relid = RelationGetRelid(td->tg_relation);
+	ms = GetManualSet(relid);
+	m = GetMatcher(relid);
+	t = MatcherTable(m);
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		newslot = td->tg_trigslot;
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		oldslot = td->tg_trigslot;
+		newslot = td->tg_newslot;
+	}
+	else
+		oldslot = td->tg_trigslot;
+
+	if (oldslot != NULL)
+	{
+		oldkey = KeyText(oldslot, t);
+		d = slot_getattr(oldslot, t->territory_attno, &isnull);
+		nold = ArrayIds(d, isnull, &oldids);
+	}
+	if (newslot != NULL)
+	{
+		newkey = KeyText(newslot, t);
+		d = slot_getattr(newslot, t->territory_attno, &isnull);
+		nnew = ArrayIds(d, isnull, &newids);
+	}
+	/* a changed key is the old record's end and the new record's start */
+	if (oldkey != NULL && newkey != NULL && strcmp(oldkey, newkey) != 0)
+	{
+		for (i = 0; i < nold; i++)
+			HistoryAdd(relid, oldkey, oldids[i], false, 'd', 0);
+		nold = 0;
+	}
+
+	b = ManualOf(ms, newkey);
+	for (i = 0; i < nnew; i++)
+	{
+		int32		j;
+
+		for (j = 0; j < nold && oldids[j] != newids[i]; j++)
+			;
+		if (j < nold)
+			continue;
+		if (ManualHas(b, newkey, newids[i], false))
+			HistoryAdd(relid, newkey, newids[i], true, 'm', 0);
+		else
+			HistoryAdd(relid, newkey, newids[i], true, 'r', RuleOfTerritory(m, newslot, newids[i]));
+	}
+	for (i = 0; i < nold; i++)
+	{
+		int32		j;
+
+		for (j = 0; j < nnew && newids[j] != oldids[i]; j++)
+			;
+		if (j < nnew)
+			continue;
+		if (newslot == NULL)
+			HistoryAdd(relid, oldkey, oldids[i], false, 'd', 0);
+		else if (ManualHas(b, newkey, oldids[i], true))
+			HistoryAdd(relid, newkey, oldids[i], false, 'm', 0);
+		else
+			HistoryAdd(relid, newkey, oldids[i], false, 'r', 0);
+	}
+	if (nhistory >= HISTORY_FLUSH_AT)
+		HistoryFlush();
+	return PointerGetDatum(NULL);
+}
+
+/* territory.history_flush(): AFTER statement trigger writing the buffered history. */
+PG_FUNCTION_INFO_V1(territory_history_flush);
+Datum
+territory_history_flush(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("territory.history_flush() must be called as a trigger")));
+	HistoryFlush();
+	return PointerGetDatum(NULL);
+}
+
+void
+AssignInit(void)
+{
+	DefineCustomBoolVariable("territory.force_assign",
+							 "Recompute the territories of every record an UPDATE touches.",
+							 "Set by territory.run_rules() and territory.manage_table(); "
+							 "not meant to be set by hand.",
+							 &force_assign, false, PGC_USERSET,
+							 GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL, NULL, NULL, NULL);
+	RegisterXactCallback(HistoryXactCallback, NULL);
+	RegisterSubXactCallback(HistorySubXactCallback, NULL);
+}

@@ -1,0 +1,1043 @@
+/*
+ * matcher.c
+ *		The rule matcher: for a record of a managed table, the territories whose rules it meets.
+ *
+ * A matcher is compiled per backend and managed table from the active model's rules on that
+ * table.  Each rule's criteria (a boolean expression, see rules.c) is planned and readied for
+ * the executor once.  To avoid evaluating every rule for every record, one conjunct of each
+ * rule's top-level AND is put in an index when it has a simple shape:
+ *
+ *		column = constant, column IN (constants)	by the hash of the value (sorted, binary search)
+ *		column LIKE 'prefix%'						by the hash of the prefix, per prefix length
+ *		column IS NULL								a list per column
+ *		column < <= > >= constant (and BETWEEN)		by the bound, sorted
+ *
+ * For a record the matcher probes each index with the record's value and collects the candidate
+ * rules, adds the rules that have no indexable conjunct, and lets the executor evaluate the whole
+ * criteria of each candidate: the index only narrows, it never decides, so false candidates
+ * (hash collisions, a range whose other conjuncts fail) cost one evaluation and nothing else.
+ *
+ * A territory matches when one of its own rules matches and so does every rule its ancestors
+ * mark apply_to_children (evaluated on demand, each at most once per record).  The model's
+ * policy then keeps the deepest match of each branch (default), all matches, or the matches of
+ * the best territory type.
+ *
+ * Matchers are thrown away when rules, territories, models or managed tables change (the
+ * matcher signal, and the hierarchy signal they are built on), or when the table itself is
+ * altered (its own relcache invalidation), and compiled again on next use.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/typcache.h"
+
+#include "territory.h"
+#include "matcher.h"
+
+typedef enum ProbeKind
+{
+	PROBE_EQ,					/* hash of the value */
+	PROBE_PREFIX,				/* hash of a prefix of the value, per length */
+	PROBE_NULL,					/* the value is NULL */
+	PROBE_LOWER,				/* value >= bound (or >) */
+	PROBE_UPPER					/* value <= bound (or <) */
+} ProbeKind;
+
+/* An index entry: a key (hash or prefix length and hash) or a bound, and the rule. */
+typedef struct ProbeEntry
+{
+	uint32		hash;
+	int32		len;			/* PROBE_PREFIX: prefix length in bytes */
+	Datum		bound;			/* PROBE_LOWER, PROBE_UPPER */
+	int32		rule;
+} ProbeEntry;
+
+/*
+ * One index: all entries of one kind on one column with one support function and collation.
+ * Entries are sorted (by len and hash, or by bound) for binary search.
+ */
+typedef struct Probe
+{
+	ProbeKind	kind;
+	AttrNumber	attno;
+	Oid			collation;
+	FmgrInfo	fn;				/* hash function, or btree comparison */
+	int32		nentries;
+	int32		maxentries;
+	ProbeEntry *entries;
+	int32		nlens;			/* PROBE_PREFIX: the distinct prefix lengths, ascending */
+	int32	   *lens;
+} Probe;
+
+struct Matcher
+{
+	MemoryContext cxt;
+	Oid			relid;
+	ManagedTable table;
+	bool		valid;
+	char		policy;
+
+	int32		nrules;
+	MatchRule  *rules;
+	int32		nterritories;
+	MatchTerritory *territories;
+
+	int32		nprobes;
+	Probe	   *probes;
+	int32		nalways;		/* rules without an indexable conjunct */
+	int32	   *always;
+
+	Bitmapset  *read_columns;	/* attnos (offset by FirstLowInvalidHeapAttributeNumber) */
+
+	/* per-record scratch */
+	ExprContext *econtext;
+	uint32		stamp;
+	uint32	   *candidate_stamp;	/* by rule */
+	uint32	   *result_stamp;		/* by rule: result valid for this record */
+	bool	   *result;
+	int32	   *candidates;
+	int32	   *matched;			/* territory indexes */
+	uint32	   *territory_stamp;
+};
+
+static HTAB *matchers = NULL;	/* relid -> Matcher * */
+static Oid	matcher_signal = InvalidOid;
+
+typedef struct MatcherEntry
+{
+	Oid			relid;
+	Matcher    *matcher;
+} MatcherEntry;
+
+void
+MatcherRelcacheCallback(Oid relid)
+{
+	HASH_SEQ_STATUS seq;
+	MatcherEntry *e;
+
+	if (matchers == NULL)
+		return;
+	if (relid != InvalidOid && relid != matcher_signal && !HierarchyIsSignal(relid))
+	{
+		e = hash_search(matchers, &relid, HASH_FIND, NULL);
+		if (e != NULL && e->matcher != NULL)
+			e->matcher->valid = false;
+		return;
+	}
+	hash_seq_init(&seq, matchers);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		if (e->matcher != NULL)
+			e->matcher->valid = false;
+}
+
+/* ---------------------------------------------------------------- compiling */
+
+static Probe *
+GetProbe(Matcher *m, ProbeKind kind, AttrNumber attno, Oid collation, Oid fnoid)
+{
+	Probe	   *p;
+	int32		i;
+
+	for (i = 0; i < m->nprobes; i++)
+	{
+		p = &m->probes[i];
+		if (p->kind == kind && p->attno == attno && p->collation == collation &&
+			(fnoid == InvalidOid || p->fn.fn_oid == fnoid))
+			return p;
+	}
+	m->probes = repalloc(m->probes, sizeof(Probe) * (m->nprobes + 1));
+	p = &m->probes[m->nprobes++];
+	memset(p, 0, sizeof(Probe));
+	p->kind = kind;
+	p->attno = attno;
+	p->collation = collation;
+	if (OidIsValid(fnoid))
+		fmgr_info_cxt(fnoid, &p->fn, m->cxt);
+	p->maxentries = 8;
+	p->entries = palloc(sizeof(ProbeEntry) * p->maxentries);
+	return p;
+}
+
+static void
+AddEntry(Probe *p, uint32 hash, int32 len, Datum bound, int32 rule)
+{
+	ProbeEntry *e;
+
+	if (p->nentries == p->maxentries)
+	{
+		p->maxentries *= 2;
+		p->entries = repalloc(p->entries, sizeof(ProbeEntry) * p->maxentries);
+	}
+	e = &p->entries[p->nentries++];
+	e->hash = hash;
+	e->len = len;
+	e->bound = bound;
+	e->rule = rule;
+}
+
+/* The column a side of an operator reads: a Var, possibly under a binary-compatible relabel. */
+static Var *
+ColumnOf(Node *node)
+{
+	while (node && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
+	return (node && IsA(node, Var)) ? (Var *) node : NULL;
+}
+
+static uint32
+HashValue(FmgrInfo *fn, Oid collation, Datum value)
+{
+	return DatumGetUInt32(FunctionCall1Coll(fn, collation, value));
+}
+
+/* The literal prefix of a LIKE pattern ('abc' of 'abc%d_'), as a palloc'd string. */
+static char *
+LikePrefix(const char *pattern, int *len)
+{
+	StringInfoData buf;
+	const char *p;
+
+	initStringInfo(&buf);
+	for (p = pattern; *p; p++)
+	{
+		if (*p == '%' || *p == '_')
+			break;
+		if (*p == '\\')
+		{
+			p++;
+			if (*p == '\0')
+				break;
+		}
+		appendStringInfoChar(&buf, *p);
+	}
+	*len = buf.len;
+	return buf.data;
+}
+
+/* Try to index conjunct clause of rule; true when it went into an index. */
+static bool
+IndexConjunct(Matcher *m, int32 rule, Node *clause)
+{
+	if (IsA(clause, NullTest))
+	{
+		NullTest   *nt = (NullTest *) clause;
+		Var		   *var = ColumnOf((Node *) nt->arg);
+
+		if (nt->nulltesttype != IS_NULL || nt->argisrow || var == NULL)
+			return false;
+		AddEntry(GetProbe(m, PROBE_NULL, var->varattno, InvalidOid, InvalidOid), 0, 0, 0, rule);
+		return true;
+	}
+	if (IsA(clause, ScalarArrayOpExpr))
+	{
+		ScalarArrayOpExpr *sa = (ScalarArrayOpExpr *) clause;
+		Node	   *left = linitial(sa->args);
+		Node	   *right = lsecond(sa->args);
+		Var		   *var = ColumnOf(left);
+		TypeCacheEntry *tc;
+		ArrayType  *arr;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			nelems;
+		int			i;
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		Probe	   *p;
+
+		if (!sa->useOr || var == NULL || !IsA(right, Const) || ((Const *) right)->constisnull)
+			return false;
+		tc = lookup_type_cache(exprType(left), TYPECACHE_EQ_OPR | TYPECACHE_HASH_PROC);
+		if (sa->opno != tc->eq_opr || !OidIsValid(tc->hash_proc))
+			return false;
+		arr = DatumGetArrayTypeP(((Const *) right)->constvalue);
+		get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+		if (ARR_ELEMTYPE(arr) != exprType(left))
+			return false;
+		deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign, &elems, &nulls, &nelems);
+		p = GetProbe(m, PROBE_EQ, var->varattno, sa->inputcollid, tc->hash_proc);
+		for (i = 0; i < nelems; i++)
+			if (!nulls[i])
+				AddEntry(p, HashValue(&p->fn, p->collation, elems[i]), 0, 0, rule);
+		return true;
+	}
+	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
+	{
+		OpExpr	   *op = (OpExpr *) clause;
+		Node	   *left = linitial(op->args);
+		Node	   *right = lsecond(op->args);
+		Oid			opno = op->opno;
+		Var		   *var;
+		Const	   *c;
+		Oid			coltype;
+		TypeCacheEntry *tc;
+		List	   *interpretations;
+		ListCell   *lc;
+
+		if (ColumnOf(left) == NULL && ColumnOf(right) != NULL)
+		{
+			/* constant on the left: commute */
+			Node	   *tmp = left;
+
+			opno = get_commutator(opno);
+			if (!OidIsValid(opno))
+				return false;
+			left = right;
+			right = tmp;
+		}
+		var = ColumnOf(left);
+		if (var == NULL || !IsA(right, Const) || ((Const *) right)->constisnull)
+			return false;
+		c = (Const *) right;
+		coltype = exprType(left);
+
+		/* LIKE 'prefix%' on text */
+		if (opno == OID_TEXT_LIKE_OP && c->consttype == TEXTOID)
+		{
+			int			len;
+			char	   *prefix = LikePrefix(TextDatumGetCString(c->constvalue), &len);
+			Probe	   *p;
+
+			if (len == 0)
+				return false;
+			p = GetProbe(m, PROBE_PREFIX, var->varattno, op->inputcollid, F_HASHTEXT);
+			AddEntry(p, HashValue(&p->fn, p->collation,
+								  PointerGetDatum(cstring_to_text_with_len(prefix, len))),
+					 len, 0, rule);
+			return true;
+		}
+		if (c->consttype != coltype)
+			return false;
+
+		tc = lookup_type_cache(coltype, TYPECACHE_EQ_OPR | TYPECACHE_HASH_PROC |
+							   TYPECACHE_BTREE_OPFAMILY | TYPECACHE_CMP_PROC);
+		if (opno == tc->eq_opr && OidIsValid(tc->hash_proc))
+		{
+			Probe	   *p = GetProbe(m, PROBE_EQ, var->varattno, op->inputcollid, tc->hash_proc);
+
+			AddEntry(p, HashValue(&p->fn, p->collation, c->constvalue), 0, 0, rule);
+			return true;
+		}
+		if (!OidIsValid(tc->btree_opf) || !OidIsValid(tc->cmp_proc))
+			return false;
+		interpretations = get_op_btree_interpretation(opno);
+		foreach(lc, interpretations)
+		{
+			OpBtreeInterpretation *bi = lfirst(lc);
+			ProbeKind	kind;
+			Probe	   *p;
+
+			if (bi->opfamily_id != tc->btree_opf || bi->oplefttype != coltype ||
+				bi->oprighttype != coltype)
+				continue;
+			if (bi->strategy == BTGreaterStrategyNumber || bi->strategy == BTGreaterEqualStrategyNumber)
+				kind = PROBE_LOWER;
+			else if (bi->strategy == BTLessStrategyNumber || bi->strategy == BTLessEqualStrategyNumber)
+				kind = PROBE_UPPER;
+			else
+				continue;
+			p = GetProbe(m, kind, var->varattno, op->inputcollid, tc->cmp_proc);
+			AddEntry(p, 0, 0, datumCopy(c->constvalue, c->constbyval, c->constlen), rule);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Which conjunct of a rule indexes best: equality first, then prefix, null, ranges. */
+static int
+ConjunctRank(Node *clause)
+{
+	if (IsA(clause, ScalarArrayOpExpr))
+		return 1;
+	if (IsA(clause, OpExpr))
+	{
+		Oid			opno = ((OpExpr *) clause)->opno;
+
+		if (opno == OID_TEXT_LIKE_OP)
+			return 2;
+		if (get_oprrest(opno) == F_EQSEL)
+			return 0;
+		return 4;
+	}
+	if (IsA(clause, NullTest))
+		return 3;
+	return 5;
+}
+
+static void
+IndexRule(Matcher *m, int32 rule, Node *expr)
+{
+	List	   *conjuncts = make_ands_implicit((Expr *) expr);
+	int			rank;
+	ListCell   *lc;
+
+	for (rank = 0; rank < 5; rank++)
+		foreach(lc, conjuncts)
+			if (ConjunctRank(lfirst(lc)) == rank && IndexConjunct(m, rule, lfirst(lc)))
+				return;
+	m->always = repalloc(m->always, sizeof(int32) * (m->nalways + 1));
+	m->always[m->nalways++] = rule;
+}
+
+static Probe *sort_probe;
+
+static int
+CompareEntries(const void *a, const void *b)
+{
+	const ProbeEntry *x = a;
+	const ProbeEntry *y = b;
+
+	switch (sort_probe->kind)
+	{
+		case PROBE_LOWER:
+		case PROBE_UPPER:
+			{
+				int32		c = DatumGetInt32(FunctionCall2Coll(&sort_probe->fn, sort_probe->collation,
+																x->bound, y->bound));
+
+				/* lower bounds ascending, upper bounds descending */
+				return sort_probe->kind == PROBE_LOWER ? c : -c;
+			}
+		default:
+			if (x->len != y->len)
+				return x->len < y->len ? -1 : 1;
+			if (x->hash != y->hash)
+				return x->hash < y->hash ? -1 : 1;
+			return x->rule - y->rule;
+	}
+}
+
+static void
+SortProbes(Matcher *m)
+{
+	int32		i,
+				j;
+
+	for (i = 0; i < m->nprobes; i++)
+	{
+		Probe	   *p = &m->probes[i];
+
+		sort_probe = p;
+		qsort(p->entries, p->nentries, sizeof(ProbeEntry), CompareEntries);
+		if (p->kind == PROBE_PREFIX)
+		{
+			p->lens = palloc(sizeof(int32) * p->nentries);
+			for (j = 0; j < p->nentries; j++)
+				if (p->nlens == 0 || p->lens[p->nlens - 1] != p->entries[j].len)
+					p->lens[p->nlens++] = p->entries[j].len;
+		}
+	}
+}
+
+/*
+ * The stored expression of a rule, checked against the table as it is now; compiled again from
+ * the criteria when a column it reads changed type or went away.
+ */
+static Node *
+LoadRuleExpr(Relation rel, int32 rule_id, const char *stored, const char *criteria,
+			 const char *managed_column)
+{
+	Node	   *expr = stringToNode(stored);
+	List	   *vars = pull_var_clause(expr, 0);
+	ListCell   *lc;
+
+	foreach(lc, vars)
+	{
+		Var		   *var = lfirst(lc);
+		Form_pg_attribute attr;
+
+		if (var->varattno <= 0 || var->varattno > RelationGetDescr(rel)->natts)
+			break;
+		attr = TupleDescAttr(RelationGetDescr(rel), var->varattno - 1);
+		if (attr->attisdropped || attr->atttypid != var->vartype ||
+			attr->atttypmod != var->vartypmod || attr->attcollation != var->varcollid)
+			break;
+	}
+	if (lc == NULL)
+		return expr;
+	return CompileCriteria(RelationGetRelid(rel), criteria, managed_column);
+}
+
+static int
+CompareInt32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* The managed table's settings, from territory.managed_tables; false when not managed. */
+static bool
+LoadManagedTable(Oid relid, ManagedTable *t)
+{
+	Datum		arg = ObjectIdGetDatum(relid);
+	Oid			argtype = OIDOID;
+	bool		found;
+
+	if (SPI_execute_with_args("SELECT kind, key_column, territory_column FROM territory.managed_tables"
+							  " WHERE tbl OPERATOR(pg_catalog.=) $1",
+							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read territory.managed_tables");
+	found = SPI_processed == 1;
+	if (found)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *kind = SPI_getvalue(tup, desc, 1);
+
+		t->kind = kind[0];	/* a, l, c, d */
+		t->key_attno = get_attnum(relid, SPI_getvalue(tup, desc, 2));
+		t->territory_attno = get_attnum(relid, SPI_getvalue(tup, desc, 3));
+		if (t->key_attno == InvalidAttrNumber || t->territory_attno == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("a column that territory.manage_table() recorded for %s is missing",
+							get_rel_name(relid)),
+					 errhint("Manage the table again with territory.manage_table().")));
+		t->key_type = get_atttype(relid, t->key_attno);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return found;
+}
+
+static Matcher *
+BuildMatcher(Oid relid)
+{
+	const Hierarchy *h = HierarchyCurrent();
+	int32		model = HierarchyActiveModel(h);
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "territory matcher",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Matcher    *m = palloc0(sizeof(Matcher));
+	Relation	rel;
+	Datum		arg = ObjectIdGetDatum(relid);
+	Oid			argtype = OIDOID;
+	HTAB	   *terr_index;
+	HASHCTL		ctl;
+	uint64		nrows;
+	uint64		i;
+	char	   *managed_column;
+
+	m->cxt = cxt;
+	m->relid = relid;
+	m->policy = HierarchyModelPolicy(h, model);
+	m->probes = palloc(sizeof(Probe));
+	m->always = palloc(sizeof(int32));
+
+	SPI_connect();
+	if (!LoadManagedTable(relid, &m->table))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is not managed by territory", get_rel_name(relid)),
+				 errhint("Manage it with territory.manage_table().")));
+	rel = table_open(relid, AccessShareLock);
+	managed_column = pstrdup(NameStr(TupleDescAttr(RelationGetDescr(rel),
+												   m->table.territory_attno - 1)->attname));
+
+	if (SPI_execute_with_args("SELECT id, territory_id, expr, criteria, apply_to_children"
+							  " FROM territory.rules WHERE tbl OPERATOR(pg_catalog.=) $1 AND active"
+							  " ORDER BY id",
+							  1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read territory.rules");
+	nrows = SPI_processed;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int32);
+	ctl.entrysize = sizeof(int32) * 2;
+	ctl.hcxt = cxt;
+	terr_index = hash_create("territory matcher territories", Max(nrows, 16), &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	MemoryContextSwitchTo(cxt);
+	m->rules = palloc0(sizeof(MatchRule) * Max(nrows, 1));
+	m->territories = palloc0(sizeof(MatchTerritory) * Max(nrows, 1));
+	for (i = 0; i < nrows; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int32		rule_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		int32		territory_id = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		HierarchyNode node;
+		MatchRule  *r;
+		int32	   *te;
+		bool		found;
+		Node	   *expr;
+
+		if (!HierarchyFind(h, territory_id, &node) || node.model != model)
+			continue;			/* a rule of another model */
+		expr = LoadRuleExpr(rel, rule_id, SPI_getvalue(tup, desc, 3), SPI_getvalue(tup, desc, 4),
+							managed_column);
+		r = &m->rules[m->nrules];
+		r->id = rule_id;
+		r->apply_to_children = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		r->expr = expr;
+		pull_varattnos(expr, 1, &m->read_columns);
+		r->state = ExecInitExpr((Expr *) expression_planner((Expr *) expr), NULL);
+
+		te = hash_search(terr_index, &territory_id, HASH_ENTER, &found);
+		if (!found)
+		{
+			MatchTerritory *t = &m->territories[m->nterritories];
+
+			te[1] = m->nterritories++;
+			t->id = territory_id;
+			t->pos = node.pos;
+			t->last = node.last;
+			t->depth = node.depth;
+			t->parent = node.parent;
+			t->priority = node.type_priority;
+			t->own = palloc(sizeof(int32) * 4);
+			t->maxown = 4;
+		}
+		r->territory = te[1];
+		{
+			MatchTerritory *t = &m->territories[r->territory];
+
+			if (t->nown == t->maxown)
+			{
+				t->maxown *= 2;
+				t->own = repalloc(t->own, sizeof(int32) * t->maxown);
+			}
+			t->own[t->nown++] = m->nrules;
+		}
+		IndexRule(m, m->nrules, expr);
+		m->nrules++;
+	}
+	SPI_finish();
+	table_close(rel, NoLock);
+
+	/* inherited rules: the apply_to_children rules of every ancestor that has rules */
+	for (i = 0; i < (uint64) m->nterritories; i++)
+	{
+		MatchTerritory *t = &m->territories[i];
+		int32		anc = t->parent;
+		int32		ninh = 0;
+		int32		maxinh = 4;
+
+		t->inherited = palloc(sizeof(int32) * maxinh);
+		while (anc != 0)
+		{
+			HierarchyNode node;
+			int32	   *te = hash_search(terr_index, &anc, HASH_FIND, NULL);
+
+			if (te != NULL)
+			{
+				MatchTerritory *a = &m->territories[te[1]];
+				int32		k;
+
+				for (k = 0; k < a->nown; k++)
+					if (m->rules[a->own[k]].apply_to_children)
+					{
+						if (ninh == maxinh)
+						{
+							maxinh *= 2;
+							t->inherited = repalloc(t->inherited, sizeof(int32) * maxinh);
+						}
+						t->inherited[ninh++] = a->own[k];
+					}
+			}
+			if (!HierarchyFind(h, anc, &node))
+				break;
+			anc = node.parent;
+		}
+		t->ninherited = ninh;
+	}
+
+	SortProbes(m);
+	m->econtext = CreateStandaloneExprContext();
+	m->candidate_stamp = palloc0(sizeof(uint32) * Max(m->nrules, 1));
+	m->result_stamp = palloc0(sizeof(uint32) * Max(m->nrules, 1));
+	m->result = palloc0(sizeof(bool) * Max(m->nrules, 1));
+	m->candidates = palloc(sizeof(int32) * Max(m->nrules, 1));
+	m->matched = palloc(sizeof(int32) * Max(m->nterritories, 1));
+	m->territory_stamp = palloc0(sizeof(uint32) * Max(m->nterritories, 1));
+	m->valid = true;
+
+	MemoryContextSwitchTo(old);
+	return m;
+}
+
+static void
+FreeMatcher(Matcher *m)
+{
+	FreeExprContext(m->econtext, false);
+	MemoryContextDelete(m->cxt);
+}
+
+/*
+ * GetMatcher
+ *		The matcher of a managed table, compiled first when there is none or it is stale.
+ */
+Matcher *
+GetMatcher(Oid relid)
+{
+	MatcherEntry *e;
+	bool		found;
+	Matcher    *m;
+
+	if (matchers == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(MatcherEntry);
+		ctl.hcxt = CacheMemoryContext;
+		matchers = hash_create("territory matchers", 16, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(matchers, &relid, HASH_ENTER, &found);
+	if (!found)
+		e->matcher = NULL;
+	if (e->matcher != NULL && e->matcher->valid)
+		return e->matcher;
+
+	matcher_signal = TerritoryRelid(MATCHER_SIGNAL);
+	{
+		TerritoryUser save;
+
+		TerritoryBecomeOwner(&save);
+		m = BuildMatcher(relid);
+		TerritoryRestoreUser(&save);
+	}
+	MemoryContextSetParent(m->cxt, CacheMemoryContext);
+	/* the entry may have moved while building: look it up again */
+	e = hash_search(matchers, &relid, HASH_ENTER, &found);
+	if (found && e->matcher != NULL)
+		FreeMatcher(e->matcher);
+	e->matcher = m;
+	return m;
+}
+
+const ManagedTable *
+MatcherTable(Matcher *m)
+{
+	return &m->table;
+}
+
+/* Does an update change any column a rule reads? */
+bool
+MatcherReadsChanged(Matcher *m, TupleTableSlot *oldslot, TupleTableSlot *newslot)
+{
+	int			x = -1;
+
+	while ((x = bms_next_member(m->read_columns, x)) >= 0)
+	{
+		AttrNumber	attno = x + FirstLowInvalidHeapAttributeNumber;
+		Form_pg_attribute attr = TupleDescAttr(newslot->tts_tupleDescriptor, attno - 1);
+		bool		oldnull,
+					newnull;
+		Datum		oldval = slot_getattr(oldslot, attno, &oldnull);
+		Datum		newval = slot_getattr(newslot, attno, &newnull);
+
+		if (oldnull != newnull)
+			return true;
+		if (!oldnull && !datum_image_eq(oldval, newval, attr->attbyval, attr->attlen))
+			return true;
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- matching */
+
+static inline void
+AddCandidate(Matcher *m, int32 *n, int32 rule)
+{
+	if (m->candidate_stamp[rule] != m->stamp)
+	{
+		m->candidate_stamp[rule] = m->stamp;
+		m->candidates[(*n)++] = rule;
+	}
+}
+
+/* First entry of a sorted prefix/eq probe with (len, hash), or nentries. */
+static int32
+FindHash(Probe *p, int32 len, uint32 hash)
+{
+	int32		lo = 0,
+				hi = p->nentries;
+
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+		ProbeEntry *e = &p->entries[mid];
+
+		if (e->len < len || (e->len == len && e->hash < hash))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void
+ProbeValue(Matcher *m, Probe *p, TupleTableSlot *slot, int32 *n)
+{
+	bool		isnull;
+	Datum		value = slot_getattr(slot, p->attno, &isnull);
+	int32		i;
+
+	if (p->kind == PROBE_NULL)
+	{
+		if (isnull)
+			for (i = 0; i < p->nentries; i++)
+				AddCandidate(m, n, p->entries[i].rule);
+		return;
+	}
+	if (isnull)
+		return;					/* strict operators never hold for NULL */
+
+	switch (p->kind)
+	{
+		case PROBE_EQ:
+			{
+				uint32		hash = HashValue(&p->fn, p->collation, value);
+
+				for (i = FindHash(p, 0, hash); i < p->nentries && p->entries[i].hash == hash; i++)
+					AddCandidate(m, n, p->entries[i].rule);
+				break;
+			}
+		case PROBE_PREFIX:
+			{
+				text	   *t = DatumGetTextPP(value);
+				const char *data = VARDATA_ANY(t);
+				int32		len = VARSIZE_ANY_EXHDR(t);
+				int32		k;
+
+				for (k = 0; k < p->nlens && p->lens[k] <= len; k++)
+				{
+					int32		l = p->lens[k];
+					uint32		hash = HashValue(&p->fn, p->collation,
+												 PointerGetDatum(cstring_to_text_with_len(data, l)));
+
+					for (i = FindHash(p, l, hash);
+						 i < p->nentries && p->entries[i].len == l && p->entries[i].hash == hash; i++)
+						AddCandidate(m, n, p->entries[i].rule);
+				}
+				break;
+			}
+		case PROBE_LOWER:
+		case PROBE_UPPER:
+			/* entries sorted so that the candidates are a prefix: bound <= value (lower) */
+			for (i = 0; i < p->nentries; i++)
+			{
+				int32		c = DatumGetInt32(FunctionCall2Coll(&p->fn, p->collation,
+															   p->entries[i].bound, value));
+
+				if ((p->kind == PROBE_LOWER && c > 0) || (p->kind == PROBE_UPPER && c < 0))
+					break;
+				AddCandidate(m, n, p->entries[i].rule);
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/* Evaluate a rule for the record in econtext, at most once per record. */
+static bool
+RuleHolds(Matcher *m, int32 rule)
+{
+	if (m->result_stamp[rule] != m->stamp)
+	{
+		bool		isnull;
+		Datum		d = ExecEvalExprSwitchContext(m->rules[rule].state, m->econtext, &isnull);
+
+		m->result[rule] = !isnull && DatumGetBool(d);
+		m->result_stamp[rule] = m->stamp;
+	}
+	return m->result[rule];
+}
+
+static bool
+InheritedHold(Matcher *m, MatchTerritory *t)
+{
+	int32		k;
+
+	for (k = 0; k < t->ninherited; k++)
+		if (!RuleHolds(m, t->inherited[k]))
+			return false;
+	return true;
+}
+
+static Matcher *sort_matcher;
+
+static int
+CompareByPos(const void *a, const void *b)
+{
+	return sort_matcher->territories[*(const int32 *) a].pos -
+		sort_matcher->territories[*(const int32 *) b].pos;
+}
+
+/*
+ * MatchRecord
+ *		The territories (ids, ascending) that the rules give the record in slot, after the
+ *		model's policy; returns their number, ids in *out (palloc'd in the current context).
+ */
+int32
+MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out)
+{
+	int32		ncand = 0;
+	int32		nmatched = 0;
+	int32		nkept = 0;
+	int32		i;
+	int32	   *ids;
+
+	if (++m->stamp == 0)
+	{
+		/* wrapped: forget every stamp */
+		memset(m->candidate_stamp, 0, sizeof(uint32) * Max(m->nrules, 1));
+		memset(m->result_stamp, 0, sizeof(uint32) * Max(m->nrules, 1));
+		memset(m->territory_stamp, 0, sizeof(uint32) * Max(m->nterritories, 1));
+		m->stamp = 1;
+	}
+	ResetExprContext(m->econtext);
+	m->econtext->ecxt_scantuple = slot;
+
+	for (i = 0; i < m->nprobes; i++)
+		ProbeValue(m, &m->probes[i], slot, &ncand);
+	for (i = 0; i < m->nalways; i++)
+		AddCandidate(m, &ncand, m->always[i]);
+
+	for (i = 0; i < ncand; i++)
+	{
+		int32		rule = m->candidates[i];
+		int32		ti = m->rules[rule].territory;
+		MatchTerritory *t = &m->territories[ti];
+
+		if (m->territory_stamp[ti] == m->stamp)
+			continue;			/* already matched */
+		if (RuleHolds(m, rule) && InheritedHold(m, t))
+		{
+			m->territory_stamp[ti] = m->stamp;
+			m->matched[nmatched++] = ti;
+		}
+	}
+
+	if (m->policy == 'd' && nmatched > 1)
+	{
+		/* deepest per branch: drop a match with a matched descendant (the next one in pre-order) */
+		sort_matcher = m;
+		qsort(m->matched, nmatched, sizeof(int32), CompareByPos);
+		for (i = 0; i < nmatched; i++)
+		{
+			MatchTerritory *t = &m->territories[m->matched[i]];
+
+			if (i + 1 < nmatched && m->territories[m->matched[i + 1]].pos <= t->last)
+				continue;
+			m->matched[nkept++] = m->matched[i];
+		}
+		nmatched = nkept;
+	}
+	else if (m->policy == 'p' && nmatched > 1)
+	{
+		int32		best = INT_MAX;
+
+		for (i = 0; i < nmatched; i++)
+			best = Min(best, m->territories[m->matched[i]].priority);
+		for (i = 0; i < nmatched; i++)
+			if (m->territories[m->matched[i]].priority == best)
+				m->matched[nkept++] = m->matched[i];
+		nmatched = nkept;
+	}
+
+	ids = palloc(sizeof(int32) * Max(nmatched, 1));
+	for (i = 0; i < nmatched; i++)
+		ids[i] = m->territories[m->matched[i]].id;
+	qsort(ids, nmatched, sizeof(int32), CompareInt32);
+	*out = ids;
+	return nmatched;
+}
+
+/*
+ * RuleOfTerritory
+ *		The id of the first of a territory's own rules that the record in slot meets (its inherited
+ *		rules holding too), 0 when none does: the cause of a rule assignment.
+ */
+int32
+RuleOfTerritory(Matcher *m, TupleTableSlot *slot, int32 territory_id)
+{
+	int32		i;
+
+	if (++m->stamp == 0)
+		m->stamp = 1;
+	ResetExprContext(m->econtext);
+	m->econtext->ecxt_scantuple = slot;
+	for (i = 0; i < m->nterritories; i++)
+	{
+		MatchTerritory *t = &m->territories[i];
+		int32		k;
+
+		if (t->id != territory_id)
+			continue;
+		if (!InheritedHold(m, t))
+			return 0;
+		for (k = 0; k < t->nown; k++)
+			if (RuleHolds(m, t->own[k]))
+				return m->rules[t->own[k]].id;
+		return 0;
+	}
+	return 0;
+}
+
+/* For explain(): the matcher's view of one territory; false when it has no rules. */
+bool
+MatcherTerritory(Matcher *m, int32 territory_id, const MatchTerritory **t)
+{
+	int32		i;
+
+	for (i = 0; i < m->nterritories; i++)
+		if (m->territories[i].id == territory_id)
+		{
+			*t = &m->territories[i];
+			return true;
+		}
+	return false;
+}
+
+const MatchRule *
+MatcherRule(Matcher *m, int32 index)
+{
+	return &m->rules[index];
+}
+
+/* Evaluate one rule (by index) for a record: for explain(). */
+bool
+MatcherEvaluate(Matcher *m, TupleTableSlot *slot, int32 index)
+{
+	if (++m->stamp == 0)
+		m->stamp = 1;
+	ResetExprContext(m->econtext);
+	m->econtext->ecxt_scantuple = slot;
+	return RuleHolds(m, index);
+}
+
+char
+MatcherPolicy(Matcher *m)
+{
+	return m->policy;
+}

@@ -1,0 +1,31 @@
+-- C functions of the assignment engine (src/rules.c, src/matcher.c, src/assign.c).
+
+CREATE FUNCTION territory._compile_rule(tbl regclass, criteria text, managed_column name) RETURNS text
+    LANGUAGE c STABLE
+    AS 'MODULE_PATHNAME', 'territory_compile_rule';
+COMMENT ON FUNCTION territory._compile_rule(regclass, text, name) IS
+    'Internal: validates rule criteria for a table and returns their stored form';
+
+CREATE FUNCTION territory._rule_columns(tbl regclass, expr text) RETURNS name[]
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'territory_rule_columns';
+COMMENT ON FUNCTION territory._rule_columns(regclass, text) IS 'Internal: the columns a stored rule reads';
+
+CREATE FUNCTION territory.assign_trigger() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'territory_assign_trigger';
+COMMENT ON FUNCTION territory.assign_trigger() IS
+    'BEFORE INSERT OR UPDATE row trigger of managed tables: computes the territories of the record';
+
+CREATE FUNCTION territory.history_trigger() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'territory_history_trigger';
+COMMENT ON FUNCTION territory.history_trigger() IS
+    'AFTER row trigger of managed tables: records what a change added to and removed from a record''s territories';
+
+CREATE FUNCTION territory.history_flush() RETURNS trigger
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'territory_history_flush';
+COMMENT ON FUNCTION territory.history_flush() IS
+    'AFTER statement trigger of managed tables: writes the recorded changes to territory.assignment_history';

@@ -1,0 +1,322 @@
+-- The assignment API: managed tables, rules, manual assignments, history.
+
+-- Internal: what territory.managed_tables says of a table, or an error when it is not managed.
+CREATE FUNCTION territory._managed(tbl regclass) RETURNS territory.managed_tables
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables;
+BEGIN
+    SELECT * INTO mt FROM territory.managed_tables m WHERE m.tbl = _managed.tbl;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % is not managed by territory', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Manage it first with territory.manage_table().';
+    END IF;
+    RETURN mt;
+END
+$$;
+COMMENT ON FUNCTION territory._managed(regclass) IS 'Internal: the managed_tables row of a table; error when not managed';
+
+-- Internal: a mapped column of a table, checked: it must exist and, when types are given, have
+-- one of them.
+CREATE FUNCTION territory._check_column(tbl regclass, what text, col name, types regtype[] DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t regtype;
+BEGIN
+    SELECT a.atttypid::regtype INTO t FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of table % does not exist', col, tbl
+            USING ERRCODE = 'undefined_column',
+                  DETAIL = format('It was given as the %s column.', what),
+                  HINT = format('Name the %s column with the %s parameter of territory.manage_table().', what,
+                                replace(what, ' ', '_'));
+    END IF;
+    IF types IS NOT NULL AND NOT t = ANY (types) THEN
+        RAISE EXCEPTION 'column "%" of table % has type %, not %', col, tbl, t, array_to_string(types, ' or ')
+            USING ERRCODE = 'datatype_mismatch',
+                  DETAIL = format('It was given as the %s column.', what);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._check_column(regclass, text, name, regtype[]) IS 'Internal: checks a mapped column';
+
+CREATE FUNCTION territory.manage_table(tbl regclass, kind text, key name DEFAULT 'id',
+                                       owner name DEFAULT 'owner_id', account name DEFAULT 'account_id',
+                                       amount name DEFAULT 'amount', close_date name DEFAULT 'close_date',
+                                       stage name DEFAULT 'stage', created name DEFAULT 'created_at',
+                                       phone name DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text := lower(btrim(manage_table.kind));
+    col name := 'territories';
+    n int8;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF k IS NULL OR k NOT IN ('account', 'lead', 'contact', 'deal') THEN
+        RAISE EXCEPTION 'unknown kind of managed table: %', coalesce(manage_table.kind, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'The kinds are account, lead, contact and deal.';
+    END IF;
+    IF k IN ('contact', 'deal') THEN
+        RAISE EXCEPTION '% tables cannot be managed yet', k
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Contacts and deals inherit from their accounts; that comes with the next version.';
+    END IF;
+    IF EXISTS (SELECT FROM territory.managed_tables m WHERE m.tbl = manage_table.tbl) THEN
+        RAISE EXCEPTION 'table % is already managed', tbl USING ERRCODE = 'duplicate_object';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF EXISTS (SELECT FROM pg_depend d
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = tbl AND d.deptype = 'e') THEN
+        RAISE EXCEPTION 'table % belongs to an extension', tbl
+            USING ERRCODE = 'wrong_object_type', HINT = 'Manage the application''s own tables.';
+    END IF;
+    PERFORM territory._check_column(tbl, 'key', key);
+    IF owner IS NOT NULL THEN
+        PERFORM territory._check_column(tbl, 'owner', owner);
+    END IF;
+    IF phone IS NOT NULL THEN
+        PERFORM territory._check_column(tbl, 'phone', phone, '{text,varchar}');
+    END IF;
+    IF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'table % already has a column "%"', tbl, col
+            USING ERRCODE = 'duplicate_column',
+                  HINT = 'The extension adds and maintains that column; rename yours first.';
+    END IF;
+
+    INSERT INTO territory.managed_tables (tbl, kind, key_column, owner_column, phone_column, territory_column)
+        VALUES (tbl, k, key, owner, phone, col);
+
+    EXECUTE format('ALTER TABLE %s ADD COLUMN %I int4[] NOT NULL DEFAULT ''{}''', tbl, col);
+    EXECUTE format('CREATE INDEX %I ON %s USING gin (%I)',
+                   left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 48) || '_territories_idx', tbl, col);
+    -- named to fire after the application's own BEFORE triggers (they fire in name order)
+    EXECUTE format('CREATE TRIGGER zz_territory_assign BEFORE INSERT OR UPDATE ON %s
+                    FOR EACH ROW EXECUTE FUNCTION territory.assign_trigger()', tbl);
+    EXECUTE format('CREATE TRIGGER zz_territory_history_insert AFTER INSERT ON %s
+                    FOR EACH ROW WHEN (NEW.%I OPERATOR(pg_catalog.<>) ''{}'')
+                    EXECUTE FUNCTION territory.history_trigger()', tbl, col);
+    EXECUTE format('CREATE TRIGGER zz_territory_history_update AFTER UPDATE ON %s
+                    FOR EACH ROW WHEN (OLD.%2$I IS DISTINCT FROM NEW.%2$I OR OLD.%3$I IS DISTINCT FROM NEW.%3$I)
+                    EXECUTE FUNCTION territory.history_trigger()', tbl, col, key);
+    EXECUTE format('CREATE TRIGGER zz_territory_history_delete AFTER DELETE ON %s
+                    FOR EACH ROW WHEN (OLD.%I OPERATOR(pg_catalog.<>) ''{}'')
+                    EXECUTE FUNCTION territory.history_trigger()', tbl, col);
+    EXECUTE format('CREATE TRIGGER zz_territory_history_flush AFTER INSERT OR UPDATE OR DELETE ON %s
+                    FOR EACH STATEMENT EXECUTE FUNCTION territory.history_flush()', tbl);
+
+    -- assign the rows already there
+    PERFORM set_config('territory.force_assign', 'on', true);
+    EXECUTE format('UPDATE %s SET %I = %I', tbl, col, col);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM set_config('territory.force_assign', 'off', true);
+    IF n > 0 THEN
+        RAISE NOTICE 'territory: assigned % existing rows of %', n, tbl;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory.manage_table(regclass, text, name, name, name, name, name, name, name, name) IS
+    'Attach the extension to a table of accounts or leads: adds the territories column, its index and the assignment triggers, and assigns the existing rows';
+
+CREATE FUNCTION territory.unmanage_table(tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables := territory._managed(tbl);
+    trg text;
+BEGIN
+    FOREACH trg IN ARRAY ARRAY['zz_territory_assign', 'zz_territory_history_insert', 'zz_territory_history_update',
+                               'zz_territory_history_delete', 'zz_territory_history_flush'] LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', trg, tbl);
+    END LOOP;
+    EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', tbl, mt.territory_column);
+    -- rules and manual assignments of the table go with it; its history stays
+    DELETE FROM territory.managed_tables m WHERE m.tbl = unmanage_table.tbl;
+END
+$$;
+COMMENT ON FUNCTION territory.unmanage_table(regclass) IS
+    'Detach the extension from a table: drops the territories column, its index and triggers, the table''s rules and manual assignments (history stays)';
+
+-- Internal: the default table of rules, the managed account table.
+CREATE FUNCTION territory._account_table() RETURNS regclass
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t regclass[];
+BEGIN
+    SELECT array_agg(m.tbl) INTO t FROM territory.managed_tables m WHERE m.kind = 'account';
+    IF t IS NULL THEN
+        RAISE EXCEPTION 'no account table is managed'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Name the table of the rule, or manage an account table with territory.manage_table().';
+    ELSIF cardinality(t) > 1 THEN
+        RAISE EXCEPTION 'several account tables are managed' USING ERRCODE = 'ambiguous_parameter',
+            HINT = 'Name the table of the rule.';
+    END IF;
+    RETURN t[1];
+END
+$$;
+COMMENT ON FUNCTION territory._account_table() IS 'Internal: the managed account table';
+
+-- Not pinned to a search_path on purpose: rule criteria resolve their functions, operators and
+-- types with the caller's search_path, as an index predicate would; they are stored resolved.
+CREATE FUNCTION territory.add_rule(territory int4, criteria text, name text DEFAULT NULL,
+                                   tbl regclass DEFAULT NULL, apply_to_children bool DEFAULT false)
+    RETURNS int4
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    new_id int4;
+BEGIN
+    INSERT INTO territory.rules (territory_id, tbl, name, criteria, expr, apply_to_children)
+        VALUES (add_rule.territory, coalesce(add_rule.tbl, territory._account_table()), add_rule.name,
+                add_rule.criteria, '', coalesce(add_rule.apply_to_children, false))
+        RETURNING id INTO new_id;
+    RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION territory.add_rule(int4, text, text, regclass, bool) IS
+    'Add an assignment rule to a territory: SQL criteria over the columns of tbl (default: the managed account table); returns its id';
+
+CREATE FUNCTION territory.remove_rule(rule int4) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM territory.rules r WHERE r.id = remove_rule.rule;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'rule % does not exist', rule USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory.remove_rule(int4) IS
+    'Remove a rule; records keep their territories until territory.run_rules() or their next change';
+
+CREATE FUNCTION territory.set_rule_active(rule int4, active bool) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF active IS NULL THEN
+        RAISE EXCEPTION 'active must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    UPDATE territory.rules r SET active = set_rule_active.active WHERE r.id = set_rule_active.rule;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'rule % does not exist', rule USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory.set_rule_active(int4, bool) IS 'Switch a rule on or off';
+
+-- Internal: recompute the territories of one record now (after a manual change).
+CREATE FUNCTION territory._reassign(tbl regclass, key text, must_exist bool) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables := territory._managed(tbl);
+    n int8;
+BEGIN
+    PERFORM set_config('territory.force_assign', 'on', true);
+    EXECUTE format('UPDATE %s SET %I = %I WHERE %I = $1::%s', tbl, mt.territory_column, mt.territory_column,
+                   mt.key_column, (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                                    WHERE a.attrelid = tbl AND a.attname = mt.key_column))
+        USING key;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM set_config('territory.force_assign', 'off', true);
+    IF n = 0 AND must_exist THEN
+        RAISE EXCEPTION 'no record of % has key %', tbl, key USING ERRCODE = 'no_data_found';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._reassign(regclass, text, bool) IS 'Internal: recompute one record''s territories';
+
+-- Internal: record a manual decision and apply it to the record at once.
+CREATE FUNCTION territory._manual(tbl regclass, key text, territory int4, action text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables := territory._managed(tbl);
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION 'key must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM territory._territory_model(territory);
+    IF mt.kind NOT IN ('account', 'lead') THEN
+        RAISE EXCEPTION 'records of % inherit their territories', tbl USING ERRCODE = 'wrong_object_type';
+    END IF;
+    INSERT INTO territory.manual_assignments AS ma (tbl, key, territory_id, action)
+        VALUES (tbl, key, _manual.territory, _manual.action)
+        ON CONFLICT ON CONSTRAINT manual_assignments_pkey
+        DO UPDATE SET action = excluded.action, created_at = now(), created_by = CURRENT_USER;
+    -- fails, and so undoes the above, when there is no such record
+    PERFORM territory._reassign(tbl, key, true);
+END
+$$;
+COMMENT ON FUNCTION territory._manual(regclass, text, int4, text) IS 'Internal: record a manual assignment or exclusion';
+
+CREATE FUNCTION territory.assign(tbl regclass, key text, territory int4) RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        SELECT territory._manual(tbl, key, territory, 'assign');
+    END;
+COMMENT ON FUNCTION territory.assign(regclass, text, int4) IS
+    'Put a record in a territory by hand, whatever the rules say; survives every re-run';
+
+CREATE FUNCTION territory.exclude(tbl regclass, key text, territory int4) RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        SELECT territory._manual(tbl, key, territory, 'exclude');
+    END;
+COMMENT ON FUNCTION territory.exclude(regclass, text, int4) IS
+    'Keep a record out of a territory by hand, whatever the rules say; survives every re-run';
+
+CREATE FUNCTION territory.unassign(tbl regclass, key text, territory int4) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM territory._managed(tbl);
+    DELETE FROM territory.manual_assignments m
+     WHERE m.tbl = unassign.tbl AND m.key = unassign.key AND m.territory_id = unassign.territory;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'record % of % has no manual assignment or exclusion for territory %', key, tbl, territory
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM territory._reassign(tbl, key, false);
+END
+$$;
+COMMENT ON FUNCTION territory.unassign(regclass, text, int4) IS
+    'Withdraw a manual assignment or exclusion: the record goes back to what the rules say';
+
+CREATE FUNCTION territory.territories_at(tbl regclass, key text, at timestamptz) RETURNS int4[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        SELECT coalesce(array_agg(s.territory_id ORDER BY s.territory_id), '{}')
+          FROM (SELECT DISTINCT ON (h.territory_id) h.territory_id, h.action
+                  FROM territory.assignment_history h
+                 WHERE h.tbl = territories_at.tbl AND h.key = territories_at.key AND h.at <= territories_at.at
+                 ORDER BY h.territory_id, h.at DESC, h.id DESC) s
+         WHERE s.action = 'added';
+    END;
+COMMENT ON FUNCTION territory.territories_at(regclass, text, timestamptz) IS
+    'The territories a record was in at a point in time, from the assignment history';
