@@ -17,6 +17,7 @@ CREATE TABLE bench.benchmark (
     name     text PRIMARY KEY,
     title    text NOT NULL,
     about    text NOT NULL,
+    scale    text,                     -- what SIZE means here (default: the number of territories)
     started  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
@@ -26,7 +27,7 @@ CREATE TABLE bench.result (
     bench    text NOT NULL REFERENCES bench.benchmark,
     label    text NOT NULL,            -- the case
     method   text NOT NULL,            -- the first method of a case is the reference for ratios
-    ms       float8 NOT NULL,          -- median
+    ms       float8,                   -- median (NULL: a check, bench.check)
     runs     int NOT NULL,
     value    text,                     -- the query's result (first column of the first row)
     compare  bool NOT NULL DEFAULT true,  -- value must equal the other compared values of the case
@@ -65,11 +66,18 @@ CREATE FUNCTION bench.territories() RETURNS int
     LANGUAGE sql STABLE
     RETURN CASE bench.size() WHEN 'S' THEN 10000 WHEN 'M' THEN 100000 WHEN 'L' THEN 1000000 END;
 
+-- Accounts at each size: S 100,000; M 1,000,000; L 10,000,000.
+CREATE FUNCTION bench.accounts() RETURNS int
+    LANGUAGE sql STABLE
+    RETURN CASE bench.size() WHEN 'S' THEN 100000 WHEN 'M' THEN 1000000 WHEN 'L' THEN 10000000 END;
+
 CREATE FUNCTION bench.runs() RETURNS int
     LANGUAGE sql STABLE
     RETURN greatest(coalesce(nullif(current_setting('bench.runs', true), '')::int, 5), 1);
 
-CREATE FUNCTION bench.start(name text, title text, about text) RETURNS void
+-- scale says what SIZE means for the benchmark (e.g. '1,000,000 accounts'); by default the
+-- number of territories.
+CREATE FUNCTION bench.start(name text, title text, about text, scale text DEFAULT NULL) RETURNS void
     LANGUAGE plpgsql
 AS $$
 BEGIN
@@ -80,9 +88,9 @@ BEGIN
         RAISE EXCEPTION 'benchmarks run with max_parallel_workers_per_gather = 0 and jit = off (got %, %)',
             current_setting('max_parallel_workers_per_gather'), current_setting('jit');
     END IF;
-    INSERT INTO bench.benchmark (name, title, about) VALUES (start.name, start.title, start.about);
-    RAISE NOTICE '% at SIZE=% (% territories), % timed runs per line', name, bench.size(),
-        bench.territories(), bench.runs();
+    INSERT INTO bench.benchmark (name, title, about, scale) VALUES (start.name, start.title, start.about, start.scale);
+    RAISE NOTICE '% at SIZE=% (%), % timed runs per line', name, bench.size(),
+        coalesce(scale, bench.territories() || ' territories'), bench.runs();
 END
 $$;
 
@@ -120,11 +128,14 @@ CREATE FUNCTION bench.fmt_value(v text) RETURNS text
  * bench.measure: run query one untimed warm-up time and then runs times, each run in its own
  * transaction, timed with clock_timestamp() around EXECUTE and COMMIT; record the median.  setup,
  * when given, runs (and commits) before every run, untimed.  Called with CALL outside a
- * transaction block, as psql does in autocommit mode.
+ * transaction block, as psql does in autocommit mode.  extrapolate, when given, multiplies the
+ * median recorded (a query run on a sample of the data, too slow on all of it); the note then
+ * says so.
  */
 CREATE PROCEDURE bench.measure(bench text, label text, method text, query text,
                                setup text DEFAULT NULL, runs int DEFAULT NULL,
-                               compare bool DEFAULT true, note text DEFAULT NULL)
+                               compare bool DEFAULT true, note text DEFAULT NULL,
+                               extrapolate float8 DEFAULT NULL)
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -154,10 +165,15 @@ BEGIN
         END IF;
     END LOOP;
     SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY t) INTO med FROM unnest(times) t;
+    IF extrapolate IS NOT NULL THEN
+        note := concat_ws('; ', note, format('median %s ms on the sample × %s', bench.fmt_ms(med), extrapolate));
+        med := med * extrapolate;
+    END IF;
     INSERT INTO bench.result (bench, label, method, ms, runs, value, compare, note)
         VALUES (bench, label, method, med, n, first_v, compare, note);
     COMMIT;
-    RAISE NOTICE '  % | % | %: % ms (result %)', bench, label, method, bench.fmt_ms(med), first_v;
+    RAISE NOTICE '  % | % | %: % ms (result %)%', bench, label, method, bench.fmt_ms(med), first_v,
+        CASE WHEN extrapolate IS NOT NULL THEN ' (' || note || ')' ELSE '' END;
 END
 $$;
 
@@ -230,6 +246,48 @@ BEGIN
 END
 $$;
 
+/*
+ * bench.difference: a line computed from two measured lines of the case: the median of minuend
+ * less the median of subtrahend (e.g. the time a trigger adds to a load), as method.
+ */
+CREATE FUNCTION bench.difference(bench text, label text, method text, minuend text, subtrahend text,
+                                 note text DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    d float8;
+BEGIN
+    SELECT a.ms - b.ms INTO STRICT d
+      FROM bench.result a, bench.result b
+     WHERE a.bench = difference.bench AND a.label = difference.label AND a.method = minuend
+       AND b.bench = difference.bench AND b.label = difference.label AND b.method = subtrahend;
+    INSERT INTO bench.result (bench, label, method, ms, runs, compare, note)
+        VALUES (bench, label, method, d, 0, false, note);
+    RAISE NOTICE '  % | % | %: % ms', bench, label, method, bench.fmt_ms(d);
+END
+$$;
+
+/*
+ * bench.check: run query once (untimed) and record its result as a line of the table (method,
+ * in case label); an error when it is not expected.
+ */
+CREATE PROCEDURE bench.check(bench text, label text, method text, query text, expected text)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v text;
+BEGIN
+    EXECUTE query INTO v;
+    IF v IS DISTINCT FROM expected THEN
+        RAISE EXCEPTION '%: % / %: got %, expected %', bench, label, method, v, expected;
+    END IF;
+    INSERT INTO bench.result (bench, label, method, ms, runs, value, compare)
+        VALUES (bench, label, method, NULL, 1, v, false);
+    COMMIT;
+    RAISE NOTICE '  % | % | %: % (as expected)', bench, label, method, v;
+END
+$$;
+
 CREATE FUNCTION bench.target(bench text, label text, num_label text, num_method text,
                              den_label text, den_method text, op text, lim float8) RETURNS void
     LANGUAGE sql
@@ -279,8 +337,8 @@ DECLARE
 BEGIN
     SELECT * INTO STRICT b FROM bench.benchmark WHERE name = report.bench;
     out := format(E'# %s: %s\n\n', b.name, b.title)
-        || format(E'SIZE=%s (%s territories) · %s · PostgreSQL %s · %s · %s\n\n',
-                  bench.size(), to_char(bench.territories(), 'FM999,999,999'),
+        || format(E'SIZE=%s (%s) · %s · PostgreSQL %s · %s · %s\n\n',
+                  bench.size(), coalesce(b.scale, to_char(bench.territories(), 'FM999,999,999') || ' territories'),
                   to_char(b.started, 'YYYY-MM-DD'), split_part(current_setting('server_version'), ' ', 1),
                   coalesce(machine, 'machine not given'), 'max_parallel_workers_per_gather = 0, jit = off')
         || b.about || E'\n\n'
@@ -381,6 +439,365 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM setval(pg_get_serial_sequence('territory.territories', 'id'),
                    (SELECT max(id) FROM territory.territories));
+    RETURN n;
+END
+$$;
+
+-- ---------------------------------------------------------------- accounts and rules (match-*)
+
+/*
+ * bench.country: 62 countries in 10 regions, with a share of the accounts (weight), the number
+ * of digits of their postal codes, and for six of them states (a state owns a contiguous range
+ * of the first three postal digits, as US states own ZIP prefixes).
+ */
+CREATE TABLE bench.country (
+    code        text PRIMARY KEY,
+    region      text NOT NULL,
+    weight      float8 NOT NULL,
+    postal_len  int NOT NULL,
+    states      text[]
+);
+INSERT INTO bench.country (code, region, weight, postal_len, states) VALUES
+    ('US', 'North America', 30, 5, '{AL,AK,AZ,AR,CA,CO,CT,DE,DC,FL,GA,HI,ID,IL,IN,IA,KS,KY,LA,ME,MD,MA,MI,MN,MS,MO,MT,NE,NV,NH,NJ,NM,NY,NC,ND,OH,OK,OR,PA,RI,SC,SD,TN,TX,UT,VT,VA,WA,WV,WI,WY}'),
+    ('CA', 'North America', 3.5, 6, '{AB,BC,MB,NB,NL,NS,NT,NU,ON,PE,QC,SK,YT}'),
+    ('MX', 'Latin America', 2, 5, '{AGU,BCN,BCS,CAM,CHP,CHH,CMX,COA,COL,DUR,GUA,GRO,HID,JAL,MEX,MIC,MOR,NAY,NLE,OAX,PUE,QUE,ROO,SLP,SIN,SON,TAB,TAM,TLA,VER,YUC,ZAC}'),
+    ('BR', 'Latin America', 2.5, 5, '{AC,AL,AP,AM,BA,CE,DF,ES,GO,MA,MT,MS,MG,PA,PB,PR,PE,PI,RJ,RN,RS,RO,RR,SC,SP,SE,TO}'),
+    ('AR', 'Latin America', 0.8, 4, NULL), ('CL', 'Latin America', 0.5, 5, NULL),
+    ('CO', 'Latin America', 0.5, 6, NULL), ('PE', 'Latin America', 0.3, 5, NULL),
+    ('UY', 'Latin America', 0.1, 5, NULL), ('EC', 'Latin America', 0.2, 6, NULL),
+    ('GB', 'Western Europe', 5, 6, NULL), ('IE', 'Western Europe', 0.8, 5, NULL),
+    ('FR', 'Western Europe', 4, 5, NULL), ('BE', 'Western Europe', 0.8, 4, NULL),
+    ('NL', 'Western Europe', 1.5, 4, NULL), ('LU', 'Western Europe', 0.1, 4, NULL),
+    ('DE', 'DACH', 5.5, 5, NULL), ('AT', 'DACH', 0.7, 4, NULL), ('CH', 'DACH', 1.2, 4, NULL),
+    ('SE', 'Nordics', 0.9, 5, NULL), ('NO', 'Nordics', 0.7, 4, NULL), ('DK', 'Nordics', 0.6, 4, NULL),
+    ('FI', 'Nordics', 0.4, 5, NULL), ('IS', 'Nordics', 0.05, 4, NULL),
+    ('IT', 'Southern Europe', 2.8, 5, NULL), ('ES', 'Southern Europe', 2, 5, NULL),
+    ('PT', 'Southern Europe', 0.4, 4, NULL), ('GR', 'Southern Europe', 0.3, 5, NULL),
+    ('MT', 'Southern Europe', 0.05, 4, NULL), ('CY', 'Southern Europe', 0.05, 4, NULL),
+    ('PL', 'Central & Eastern Europe', 1, 5, NULL), ('CZ', 'Central & Eastern Europe', 0.4, 5, NULL),
+    ('SK', 'Central & Eastern Europe', 0.15, 5, NULL), ('HU', 'Central & Eastern Europe', 0.25, 4, NULL),
+    ('RO', 'Central & Eastern Europe', 0.4, 6, NULL), ('BG', 'Central & Eastern Europe', 0.1, 4, NULL),
+    ('HR', 'Central & Eastern Europe', 0.1, 5, NULL), ('SI', 'Central & Eastern Europe', 0.08, 4, NULL),
+    ('AE', 'Middle East & Africa', 0.6, 5, NULL), ('SA', 'Middle East & Africa', 0.8, 5, NULL),
+    ('IL', 'Middle East & Africa', 0.6, 5, NULL), ('TR', 'Middle East & Africa', 1.1, 5, NULL),
+    ('ZA', 'Middle East & Africa', 0.5, 4, NULL), ('EG', 'Middle East & Africa', 0.4, 5, NULL),
+    ('NG', 'Middle East & Africa', 0.4, 6, NULL), ('KE', 'Middle East & Africa', 0.1, 5, NULL),
+    ('QA', 'Middle East & Africa', 0.2, 5, NULL), ('MA', 'Middle East & Africa', 0.15, 5, NULL),
+    ('JP', 'Asia', 6, 6, NULL), ('CN', 'Asia', 8, 6, NULL), ('KR', 'Asia', 2, 5, NULL),
+    ('IN', 'Asia', 3.5, 6, '{AN,AP,AR,AS,BR,CH,CT,DN,DL,GA,GJ,HR,HP,JK,JH,KA,KL,LA,LD,MP,MH,MN,ML,MZ,NL,OR,PY,PB,RJ,SK,TN,TG,TR,UP,UT,WB}'),
+    ('SG', 'Asia', 0.6, 6, NULL), ('HK', 'Asia', 0.5, 6, NULL), ('TW', 'Asia', 0.9, 5, NULL),
+    ('ID', 'Asia', 1, 5, NULL), ('MY', 'Asia', 0.5, 5, NULL), ('TH', 'Asia', 0.6, 5, NULL),
+    ('PH', 'Asia', 0.4, 4, NULL), ('VN', 'Asia', 0.4, 6, NULL),
+    ('AU', 'Oceania', 2.2, 4, '{ACT,NSW,NT,QLD,SA,TAS,VIC,WA}'), ('NZ', 'Oceania', 0.3, 4, NULL);
+
+CREATE FUNCTION bench.industries() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    RETURN '{Banking,Insurance,Capital Markets,Healthcare,Pharma,Retail,Consumer Goods,Manufacturing,Automotive,Energy,Utilities,Telecom,Media,Technology,Software,Public Sector,Education,Transportation,Hospitality,Real Estate}'::text[];
+
+-- The words the named-account rules look for in names (lower(name) LIKE '%word%').
+CREATE FUNCTION bench.name_words() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    RETURN '{bank,university,hospital,holdings,insurance,capital,pharma,energy}'::text[];
+
+/*
+ * bench.make_accounts: n accounts with a fixed seed in the table tbl (created; id bigint primary
+ * key, name, billing_country, billing_state, billing_postal_code, industry, annual_revenue,
+ * employees, owner_id), ids 1 .. n in order.  Countries by weight; postal codes uniform over the
+ * country's digits (2 % NULL); the state follows from the postal code where the country has
+ * states; industry uniform over 20 (3 % NULL); revenue log-uniform-ish from 100 k to 100 G;
+ * names from two word lists, the second of which holds the named-account words at a few percent.
+ */
+CREATE FUNCTION bench.make_accounts(tbl text, n int, seed float8 DEFAULT 0.61) RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    k bigint;
+BEGIN
+    PERFORM setseed(seed);
+    EXECUTE format('CREATE TABLE %s (
+        id bigint PRIMARY KEY,
+        name text NOT NULL,
+        billing_country text,
+        billing_state text,
+        billing_postal_code text,
+        industry text,
+        annual_revenue numeric,
+        employees int,
+        owner_id text)', tbl);
+    EXECUTE format($q$
+    WITH c AS MATERIALIZED (
+        SELECT array_agg(code ORDER BY code) AS codes,
+               array_agg(postal_len ORDER BY code) AS lens,
+               array_agg(coalesce(array_to_string(states, ','), '') ORDER BY code) AS states,
+               array_agg(lo ORDER BY code) AS lo
+          FROM (SELECT code, postal_len, states,
+                       coalesce(sum(weight) OVER (ORDER BY code ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                       / sum(weight) OVER () AS lo
+                  FROM bench.country) x
+    ), d AS MATERIALIZED (
+        SELECT g AS id, random() AS rc, random() AS rp, random() AS rpn, random() AS ri, random() AS rin,
+               random() AS rr, random() AS re, random() AS rn1, random() AS rn2, random() AS ro
+          FROM generate_series(1, %2$s) g
+    ), e AS (
+        SELECT d.*, width_bucket(d.rc, c.lo) AS ci, c.*
+          FROM d, c
+    ), f AS (
+        SELECT e.*, e.codes[e.ci] AS country, e.lens[e.ci] AS len,
+               nullif(e.states[e.ci], '') AS st
+          FROM e
+    )
+    INSERT INTO %1$s
+    SELECT f.id,
+           (ARRAY['Acme','Northwind','Contoso','Globex','Initech','Umbrella','Stark','Wayne','Tyrell','Cyberdyne',
+                  'Soylent','Hooli','Vandelay','Wonka','Gringotts','Oceanic','Aperture','Massive','Monarch','Sterling',
+                  'Pioneer','Summit','Evergreen','Atlas','Zenith'])[1 + floor(f.rn1 * 25)::int]
+           || ' ' ||
+           (ARRAY['Bank','University','Hospital','Holdings','Insurance','Capital','Pharma','Energy',
+                  'Inc','Ltd','GmbH','SA','Group','Systems','Labs','Partners','Foods','Motors','Logistics','Media',
+                  'Industries','Solutions','Retail','Software','Services','Consulting','Trading','Works','Co','AG',
+                  'Corp','LLC','Plc','BV','AB','Oy','SpA','SL','KK','Pty'])[1 + floor(power(f.rn2, 0.6) * 40)::int]
+           || ' ' || f.id,
+           f.country,
+           CASE WHEN f.st IS NOT NULL THEN
+               (string_to_array(f.st, ','))[1 + floor(floor(f.rp * 1000) * cardinality(string_to_array(f.st, ',')) / 1000)::int]
+           END,
+           CASE WHEN f.rpn >= 0.02 THEN lpad(floor(f.rp * 10 ^ f.len)::bigint::text, f.len, '0') END,
+           CASE WHEN f.rin >= 0.03 THEN (bench.industries())[1 + floor(f.ri * 20)::int] END,
+           round(10 ^ (5 + 6 * power(f.rr, 1.5)))::numeric,
+           greatest(1, round(10 ^ (5 + 6 * power(f.rr, 1.5)) / (100000 + 300000 * f.re)))::int,
+           'user' || (1 + floor(f.ro * 500)::int)
+      FROM f
+     ORDER BY f.id
+    $q$, tbl, n);
+    GET DIAGNOSTICS k = ROW_COUNT;
+    EXECUTE format('ANALYZE %s', tbl);
+    RETURN k;
+END
+$$;
+
+/*
+ * The territories and rules of rule sets (bench.make_rule_set): bench.mterritory, a tree per set
+ * (Global / 10 regions / 62 countries / districts / postal areas, plus industry overlays and
+ * named accounts), and bench.mrule, each rule as criteria for territory.rules and, flattened with
+ * the apply_to_children rules of its ancestors, as the columns a hand-written SQL matcher reads.
+ */
+CREATE TABLE bench.mterritory (
+    id         int PRIMARY KEY,
+    rule_set   int NOT NULL,
+    parent_id  int REFERENCES bench.mterritory,
+    name       text NOT NULL,
+    code       text NOT NULL
+);
+CREATE SEQUENCE bench.mterritory_id;
+
+CREATE TABLE bench.mrule (
+    id                 serial PRIMARY KEY,
+    rule_set           int NOT NULL,
+    territory_id       int NOT NULL REFERENCES bench.mterritory,
+    criteria           text NOT NULL,
+    apply_to_children  bool NOT NULL DEFAULT false,
+    -- the same rule, flattened (own and inherited conditions), for the SQL matcher
+    countries          text[],
+    states             text[],
+    postal_prefix      text,
+    industry           text,
+    min_revenue        numeric,
+    name_pattern       text,
+    ancestors          int[]     -- strict ancestors of the territory (for "deepest per branch")
+);
+
+CREATE FUNCTION bench.add_mterritory(rule_set int, parent int, name text) RETURNS int
+    LANGUAGE sql
+AS $$
+    INSERT INTO bench.mterritory (id, rule_set, parent_id, name, code)
+    SELECT i, rule_set, parent, name, 'S' || rule_set || '_' || i
+      FROM nextval('bench.mterritory_id') AS i
+    RETURNING id;
+$$;
+
+-- A text[] as an SQL IN list: ('a', 'b').
+CREATE FUNCTION bench.in_list(v text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    RETURN '(' || (SELECT string_agg(quote_literal(x), ', ' ORDER BY o) FROM unnest(v) WITH ORDINALITY AS u (x, o)) || ')';
+
+/*
+ * bench.make_rule_set: a tree of territories with exactly nrules rules, as rule set nrules:
+ *   Global / region (billing_country IN (...)) / country (billing_country = 'XX', applies to
+ *   children) / district (billing_state IN (...) or billing_postal_code LIKE 'D%', applies to
+ *   children) / postal area (billing_postal_code LIKE '941%'): 10 region and 62 country rules,
+ *   and nrules - 140 district and area rules shared among countries by weight;
+ *   Global / Industry overlays / industry (industry = 'X') / >= 50M (industry = 'X' AND
+ *   annual_revenue >= 50000000) / >= 1G (... >= 1000000000): 60 rules;
+ *   Global / Named accounts / 8 territories whose rule no index serves (lower(name) LIKE '%bank%').
+ * Returns the number of rules.
+ */
+CREATE FUNCTION bench.make_rule_set(nrules int) RETURNS int
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    rs int := nrules;
+    budget int := nrules - 140;
+    root int;
+    region_id int;
+    country_id int;
+    district_id int;
+    t int;
+    c record;
+    r text;
+    g int;
+    nareas int;
+    k int;
+    lo int;
+    hi int;
+    w int;
+    len int;
+    width int;
+    base int;
+    sts text[];
+    digit int;
+    pfx text;
+    ind text;
+    tier int;
+BEGIN
+    IF budget < 0 THEN
+        RAISE EXCEPTION 'a rule set has at least 140 rules';
+    END IF;
+    root := bench.add_mterritory(rs, NULL, 'Global (' || rs || ' rules)');
+    -- regions
+    FOR r IN SELECT DISTINCT region FROM bench.country ORDER BY 1 LOOP
+        region_id := bench.add_mterritory(rs, root, r);
+        INSERT INTO bench.mrule (rule_set, territory_id, criteria, countries)
+        SELECT rs, region_id, 'billing_country IN ' || bench.in_list(array_agg(code ORDER BY code)),
+               array_agg(code ORDER BY code)
+          FROM bench.country WHERE region = r;
+        -- countries, with their share of the district and area rules (largest remainder)
+        FOR c IN
+            WITH share AS (
+                SELECT code, weight, states, postal_len, budget * weight / sum(weight) OVER () AS exact
+                  FROM bench.country
+            ), ranked AS (
+                SELECT s.*, floor(exact)::int AS whole,
+                       row_number() OVER (ORDER BY exact - floor(exact) DESC, code) AS rk,
+                       budget - sum(floor(exact)::int) OVER () AS rest
+                  FROM share s
+            )
+            SELECT code, states, postal_len, whole + (rk <= rest)::int AS n
+              FROM ranked
+             WHERE code IN (SELECT code FROM bench.country WHERE region = r)
+             ORDER BY code
+        LOOP
+            country_id := bench.add_mterritory(rs, region_id, c.code);
+            INSERT INTO bench.mrule (rule_set, territory_id, criteria, apply_to_children, countries)
+                VALUES (rs, country_id, format('billing_country = %L', c.code), true, ARRAY[c.code]);
+            CONTINUE WHEN c.n = 0;
+            -- districts: groups of states, or first postal digits
+            g := least(coalesce(cardinality(c.states), 10), greatest(1, ceil(c.n / 6.0)::int));
+            nareas := c.n - g;
+            FOR j IN 0 .. g - 1 LOOP
+                IF c.states IS NOT NULL THEN
+                    k := cardinality(c.states);
+                    sts := c.states[floor(j * k / g)::int + 1 : floor((j + 1) * k / g)::int];
+                    lo := ceil((floor(j * k / g)) * 1000.0 / k)::int;
+                    hi := ceil((floor((j + 1) * k / g)) * 1000.0 / k)::int;
+                    district_id := bench.add_mterritory(rs, country_id, c.code || ' ' || array_to_string(sts, '/'));
+                    INSERT INTO bench.mrule (rule_set, territory_id, criteria, apply_to_children, countries, states)
+                        VALUES (rs, district_id, 'billing_state IN ' || bench.in_list(sts), true, ARRAY[c.code], sts);
+                    pfx := NULL;
+                ELSE
+                    digit := floor(j * 10 / g)::int;
+                    lo := digit * 100;
+                    hi := lo + 100;
+                    pfx := digit::text;
+                    sts := NULL;
+                    district_id := bench.add_mterritory(rs, country_id, c.code || ' ' || pfx);
+                    INSERT INTO bench.mrule (rule_set, territory_id, criteria, apply_to_children, countries, postal_prefix)
+                        VALUES (rs, district_id, format('billing_postal_code LIKE %L', pfx || '%'), true, ARRAY[c.code], pfx);
+                END IF;
+                -- areas of this district: postal prefixes in its range of the first three digits,
+                -- of two digits when they are enough and the range allows, else three or four
+                k := nareas / g + (j < nareas % g)::int;
+                CONTINUE WHEN k = 0;
+                w := hi - lo;
+                IF lo % 10 = 0 AND hi % 10 = 0 AND k <= w / 10 THEN
+                    len := 2; base := lo / 10; width := w / 10;
+                ELSIF k <= w THEN
+                    len := 3; base := lo; width := w;
+                ELSE
+                    len := 4; base := lo * 10; width := w * 10;
+                END IF;
+                FOR i IN 0 .. least(k, width) - 1 LOOP
+                    pfx := lpad((base + floor(i * width / k::numeric))::int::text, len, '0');
+                    t := bench.add_mterritory(rs, district_id, c.code || ' ' || pfx);
+                    INSERT INTO bench.mrule (rule_set, territory_id, criteria, countries, states, postal_prefix)
+                        VALUES (rs, t, format('billing_postal_code LIKE %L', pfx || '%'), ARRAY[c.code], sts, pfx);
+                END LOOP;
+            END LOOP;
+        END LOOP;
+    END LOOP;
+    -- industry overlays: three nested tiers per industry
+    region_id := bench.add_mterritory(rs, root, 'Industry overlays');
+    FOREACH ind IN ARRAY bench.industries() LOOP
+        t := region_id;
+        FOR tier IN 0 .. 2 LOOP
+            t := bench.add_mterritory(rs, t, ind || (ARRAY['', ' ≥ 50M', ' ≥ 1G'])[tier + 1]);
+            INSERT INTO bench.mrule (rule_set, territory_id, criteria, industry, min_revenue)
+                VALUES (rs, t, format('industry = %L', ind)
+                               || (ARRAY['', ' AND annual_revenue >= 50000000', ' AND annual_revenue >= 1000000000'])[tier + 1],
+                        ind, (ARRAY[NULL, 50000000, 1000000000])[tier + 1]);
+        END LOOP;
+    END LOOP;
+    -- named accounts: rules no index serves
+    region_id := bench.add_mterritory(rs, root, 'Named accounts');
+    FOREACH ind IN ARRAY bench.name_words() LOOP
+        t := bench.add_mterritory(rs, region_id, 'Named: ' || ind);
+        INSERT INTO bench.mrule (rule_set, territory_id, criteria, name_pattern)
+            VALUES (rs, t, format('lower(name) LIKE %L', '%' || ind || '%'), '%' || ind || '%');
+    END LOOP;
+    -- strict ancestors, for the SQL matcher's "deepest per branch"
+    UPDATE bench.mrule m
+       SET ancestors = a.ids
+      FROM (WITH RECURSIVE up (id, anc) AS (
+                SELECT id, parent_id FROM bench.mterritory WHERE rule_set = rs
+                UNION ALL
+                SELECT up.id, p.parent_id FROM up JOIN bench.mterritory p ON p.id = up.anc WHERE p.parent_id IS NOT NULL
+            )
+            SELECT id, array_agg(anc ORDER BY anc) FILTER (WHERE anc IS NOT NULL) AS ids FROM up GROUP BY id) a
+     WHERE a.id = m.territory_id AND m.rule_set = rs;
+    SELECT count(*) INTO k FROM bench.mrule WHERE rule_set = rs;
+    IF k <> nrules THEN
+        RAISE EXCEPTION 'rule set %: % rules made, not %', rs, k, nrules;
+    END IF;
+    RETURN k;
+END
+$$;
+
+-- Load the territories of every rule set made into territory.territories (model 1; ids kept).
+CREATE FUNCTION bench.load_rule_territories() RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    INSERT INTO territory.territories (id, model_id, parent_id, name, code)
+    SELECT id, 1, parent_id, name, code FROM bench.mterritory ORDER BY id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM setval(pg_get_serial_sequence('territory.territories', 'id'), (SELECT max(id) FROM territory.territories));
+    RETURN n;
+END
+$$;
+
+-- Make rule set rule_set the rules of the managed table tbl (the others removed).
+CREATE FUNCTION bench.use_rule_set(rule_set int, tbl regclass) RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    DELETE FROM territory.rules r WHERE r.tbl = use_rule_set.tbl;
+    INSERT INTO territory.rules (territory_id, tbl, name, criteria, expr, apply_to_children)
+    SELECT m.territory_id, use_rule_set.tbl, 'rule ' || m.id, m.criteria, '', m.apply_to_children
+      FROM bench.mrule m WHERE m.rule_set = use_rule_set.rule_set ORDER BY m.id;
+    GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
 $$;

@@ -178,3 +178,5 @@ SELECT territory.unmanage_table('leads');
 INSERT INTO leads VALUES ('00000000-0000-0000-0000-000000000001', 'FR', NULL);
 
 DROP EXTENSION territory CASCADE;
+DROP VIEW account_view;
+DROP TABLE accounts, leads, partners;

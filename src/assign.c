@@ -24,10 +24,12 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -673,4 +675,64 @@ AssignInit(void)
 							 GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL, NULL, NULL, NULL);
 	RegisterXactCallback(HistoryXactCallback, NULL);
 	RegisterSubXactCallback(HistorySubXactCallback, NULL);
+}
+
+/* ---------------------------------------------------------------- SQL access to the matcher */
+
+/* Per call site: a slot of the table's row type to evaluate records in. */
+typedef struct RecordCallState
+{
+	Oid			relid;
+	TupleTableSlot *slot;
+} RecordCallState;
+
+/* A slot holding the row datum of a record of relid (checked to be of the table's row type). */
+static TupleTableSlot *
+RecordSlot(FunctionCallInfo fcinfo, Oid relid, HeapTupleHeader rec, HeapTupleData *tuple)
+{
+	RecordCallState *cs = (RecordCallState *) fcinfo->flinfo->fn_extra;
+
+	if (cs == NULL || cs->relid != relid)
+	{
+		Relation	rel = table_open(relid, AccessShareLock);
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		cs = palloc0(sizeof(RecordCallState));
+		cs->relid = relid;
+		cs->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
+											&TTSOpsHeapTuple);
+		MemoryContextSwitchTo(old);
+		table_close(rel, NoLock);
+		fcinfo->flinfo->fn_extra = cs;
+	}
+	if (HeapTupleHeaderGetTypeId(rec) != get_rel_type_id(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the record is not a row of %s", get_rel_name(relid))));
+	tuple->t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple->t_self);
+	tuple->t_tableOid = relid;
+	tuple->t_data = rec;
+	ExecStoreHeapTuple(tuple, cs->slot, false);
+	return cs->slot;
+}
+
+/*
+ * territory.compute_territories(tbl regclass, rec record) RETURNS int4[]: the territories the
+ * rules and manual assignments give a row of tbl now, without writing anything.
+ */
+PG_FUNCTION_INFO_V1(territory_compute_territories);
+Datum
+territory_compute_territories(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
+	HeapTupleData tuple;
+	TupleTableSlot *slot = RecordSlot(fcinfo, relid, rec, &tuple);
+	ManualSet  *ms = GetManualSet(relid);
+	Matcher    *m = GetMatcher(relid);
+	int32	   *ids;
+	int32		n = RecordTerritories(m, ms, slot, &ids);
+
+	PG_RETURN_ARRAYTYPE_P(IdArray(ids, n));
 }

@@ -213,3 +213,38 @@ SELECT pg_catalog.pg_extension_config_dump('territory.rules_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.manual_assignments', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.assignment_history', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.assignment_history_id_seq', '');
+
+CREATE TABLE territory.rule_runs (
+    id          int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tbl         regclass NOT NULL,
+    state       text NOT NULL DEFAULT 'running',
+    batch_size  int4 NOT NULL,
+    total       int8 NOT NULL DEFAULT 0,
+    processed   int8 NOT NULL DEFAULT 0,
+    changed     int8 NOT NULL DEFAULT 0,
+    last_key    text,
+    passes      int4 NOT NULL DEFAULT 1,
+    restart     bool NOT NULL DEFAULT false,
+    started_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    finished_at timestamptz,
+    CONSTRAINT rule_runs_state_check CHECK (state IN ('running', 'finished'))
+);
+CREATE UNIQUE INDEX rule_runs_one_running ON territory.rule_runs (tbl) WHERE state = 'running';
+COMMENT ON TABLE territory.rule_runs IS
+    'Progress of territory.run_rules(): one row per run and table, committed with every batch';
+COMMENT ON COLUMN territory.rule_runs.id IS 'Run id';
+COMMENT ON COLUMN territory.rule_runs.tbl IS 'The managed table';
+COMMENT ON COLUMN territory.rule_runs.state IS 'running (also when interrupted: the next run_rules() resumes it) or finished';
+COMMENT ON COLUMN territory.rule_runs.batch_size IS 'Records per batch (per transaction)';
+COMMENT ON COLUMN territory.rule_runs.total IS 'Records of the table when the pass started (an estimate for the percentage)';
+COMMENT ON COLUMN territory.rule_runs.processed IS 'Records looked at in the current pass';
+COMMENT ON COLUMN territory.rule_runs.changed IS 'Records whose territories changed, over all passes';
+COMMENT ON COLUMN territory.rule_runs.last_key IS 'Key of the last record processed (the run resumes after it)';
+COMMENT ON COLUMN territory.rule_runs.passes IS 'Passes started: a configuration change during a run starts a new pass';
+COMMENT ON COLUMN territory.rule_runs.restart IS 'Set by a configuration change: the next batch starts a new pass';
+COMMENT ON COLUMN territory.rule_runs.started_at IS 'When the run started';
+COMMENT ON COLUMN territory.rule_runs.updated_at IS 'When the last batch committed';
+COMMENT ON COLUMN territory.rule_runs.finished_at IS 'When the run finished';
+SELECT pg_catalog.pg_extension_config_dump('territory.rule_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('territory.rule_runs_id_seq', '');

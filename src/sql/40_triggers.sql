@@ -242,3 +242,15 @@ CREATE TRIGGER managed_tables_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCA
     FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('matcher_signal', 'manual_signal');
 CREATE TRIGGER manual_assignments_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.manual_assignments
     FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('manual_signal');
+
+-- Configuration changes and rule runs exclude each other (src/sql/32_run_rules.sql).
+CREATE TRIGGER zz_rules_guard AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.rules
+    FOR EACH STATEMENT EXECUTE FUNCTION territory._config_guard();
+CREATE TRIGGER zz_territories_guard AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.territories
+    FOR EACH STATEMENT EXECUTE FUNCTION territory._config_guard();
+CREATE TRIGGER zz_models_guard AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.models
+    FOR EACH STATEMENT EXECUTE FUNCTION territory._config_guard();
+CREATE TRIGGER zz_managed_tables_guard AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.managed_tables
+    FOR EACH STATEMENT EXECUTE FUNCTION territory._config_guard();
+CREATE TRIGGER zz_manual_assignments_guard AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.manual_assignments
+    FOR EACH STATEMENT EXECUTE FUNCTION territory._config_guard();

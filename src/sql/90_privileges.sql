@@ -41,8 +41,15 @@ REVOKE ALL ON FUNCTION
     territory._rule_checked(territory.rules),
     territory._rules_before_write(),
     territory._rules_before_delete(),
-    territory._parent_model(int4, int4, bool)
+    territory._parent_model(int4, int4, bool),
+    territory._config_guard(),
+    territory._run_tables(regclass),
+    territory._run_start(regclass, int4),
+    territory._run_batch(int8),
+    territory.compute_territories(regclass, record)
 FROM PUBLIC;
+REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
+GRANT SELECT ON territory.rule_runs TO PUBLIC;
 
 -- The triggers that managed tables get run for every role that writes those tables.
 GRANT EXECUTE ON FUNCTION territory.assign_trigger(), territory.history_trigger(), territory.history_flush()

@@ -1,11 +1,11 @@
 -- The installed objects: tables, constraints, config dump, function properties and comments.
 BEGIN;
 CREATE EXTENSION territory;
-SELECT plan(31);
+SELECT plan(32);
 
 SELECT has_schema('territory');
 SELECT tables_are('territory', ARRAY['models', 'territory_types', 'territories', 'managed_tables', 'rules',
-                                   'manual_assignments', 'assignment_history']);
+                                   'manual_assignments', 'assignment_history', 'rule_runs']);
 SELECT has_pk('territory', 'models', 'models has a primary key');
 SELECT has_pk('territory', 'territory_types', 'territory_types has a primary key');
 SELECT has_pk('territory', 'territories', 'territories has a primary key');
@@ -22,7 +22,8 @@ SELECT set_eq(
     ARRAY['territory.models', 'territory.models_id_seq', 'territory.territory_types',
           'territory.territory_types_id_seq', 'territory.territories', 'territory.territories_id_seq',
           'territory.managed_tables', 'territory.rules', 'territory.rules_id_seq', 'territory.manual_assignments',
-          'territory.assignment_history', 'territory.assignment_history_id_seq'],
+          'territory.assignment_history', 'territory.assignment_history_id_seq', 'territory.rule_runs',
+          'territory.rule_runs_id_seq'],
     'configuration tables and sequences are registered with pg_extension_config_dump');
 
 -- fresh install: one active model called default
@@ -38,8 +39,11 @@ SELECT is_strict('territory', f, ARRAY['integer'], f || ' is STRICT')
 SELECT is(
     (SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'territory' AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
-        AND p.prorettype <> 'trigger'::regtype AND p.proparallel <> 's' AND p.proname !~ '^_'),
-    0, 'every public C function but the triggers is PARALLEL SAFE');
+        AND p.prorettype <> 'trigger'::regtype AND p.proparallel <> 's' AND p.proname !~ '^_'
+        AND p.proname <> 'compute_territories'),
+    0, 'every public C function but the triggers and compute_territories is PARALLEL SAFE');
+SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'territory.compute_territories'::regproc), 'r',
+          'compute_territories compiles matchers with SPI: PARALLEL RESTRICTED');
 
 -- every public object is described (psql \dx+ and BI catalogs show it)
 SELECT is_empty(

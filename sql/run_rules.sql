@@ -1,0 +1,60 @@
+-- Re-running the rules: CALL territory.run_rules(), progress in territory.rule_runs, resuming
+-- an interrupted run, compute_territories().
+CREATE EXTENSION territory;
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+
+CREATE TABLE accounts (id int PRIMARY KEY, country text, owner_id text);
+CREATE TABLE leads (id text PRIMARY KEY, country text, owner_id text);
+INSERT INTO accounts SELECT g, (ARRAY['DE', 'FR', 'US'])[1 + g % 3], 'u' FROM generate_series(1, 25) g;
+INSERT INTO leads SELECT 'L' || g, (ARRAY['DE', 'FR'])[1 + g % 2], 'u' FROM generate_series(1, 6) g;
+SELECT territory.manage_table('accounts', 'account');
+SELECT territory.manage_table('leads', 'lead');
+SELECT territory.add_territory('Germany', code => 'DE') AS de \gset
+SELECT territory.add_territory('France', code => 'FR') AS fr \gset
+SELECT territory.add_rule(:de, $$country = 'DE'$$);
+SELECT territory.add_rule(:fr, $$country = 'FR'$$, tbl => 'leads');
+
+-- rules added after the records: nothing changes until the rules are run
+SELECT count(*) FILTER (WHERE territories <> '{}') AS assigned FROM accounts;
+-- what a record would get now, without writing it
+SELECT id, country, territory.compute_territories('accounts', a) FROM accounts a WHERE id <= 3 ORDER BY id;
+SELECT territory.compute_territories('accounts', l) FROM leads l LIMIT 1;
+SELECT territory.compute_territories('territory.models', m) FROM territory.models m;
+
+-- every managed table, in batches; only changed records are written
+CALL territory.run_rules(batch_size => 10);
+SELECT tbl, state, batch_size, total, processed, changed, last_key, passes
+  FROM territory.rule_runs ORDER BY id;
+SELECT country, territories, count(*) FROM accounts GROUP BY 1, 2 ORDER BY 1;
+SELECT id, territories FROM leads ORDER BY id;
+-- a second run changes nothing
+CALL territory.run_rules('accounts');
+SELECT count(*) AS history_rows FROM territory.assignment_history;
+
+-- an interrupted run (its row still says running) resumes after its last key: a new rule, then
+-- a run that stopped after key 20 (as a crash would leave it) goes on with keys 21 to 25 only
+SELECT territory.add_rule(:de, $$country = 'US'$$) AS us_rule \gset
+UPDATE territory.rule_runs SET state = 'running', finished_at = NULL, last_key = '20', processed = 20,
+       restart = false
+ WHERE id = (SELECT max(id) FROM territory.rule_runs WHERE tbl = 'accounts'::regclass);
+CALL territory.run_rules('accounts', 100);
+SELECT state, processed, changed, last_key FROM territory.rule_runs
+ WHERE id = (SELECT max(id) FROM territory.rule_runs WHERE tbl = 'accounts'::regclass);
+SELECT array_agg(id ORDER BY id) AS us_in_germany FROM accounts WHERE country = 'US' AND territories = '{1}';
+-- a configuration change marks running runs to start over
+UPDATE territory.rule_runs SET state = 'running', finished_at = NULL
+ WHERE id = (SELECT max(id) FROM territory.rule_runs WHERE tbl = 'accounts'::regclass);
+SELECT territory.set_rule_active(:us_rule, true);
+SELECT restart FROM territory.rule_runs WHERE state = 'running';
+CALL territory.run_rules('accounts', 100);
+SELECT state, passes, processed FROM territory.rule_runs
+ WHERE id = (SELECT max(id) FROM territory.rule_runs WHERE tbl = 'accounts'::regclass);
+SELECT array_agg(id ORDER BY id) AS us_in_germany FROM accounts WHERE country = 'US' AND territories = '{1}';
+
+-- errors
+CALL territory.run_rules('accounts', 0);
+CALL territory.run_rules('territory.models');
+
+DROP EXTENSION territory CASCADE;
+DROP TABLE accounts, leads;

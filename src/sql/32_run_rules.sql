@@ -1,0 +1,179 @@
+-- Re-running the rules: CALL territory.run_rules().
+--
+-- One pass over each table in key order, a batch per transaction.  A batch computes the
+-- territories of its records with territory.compute_territories() and writes only the records
+-- whose territories change.  Configuration changes and batches exclude each other (an advisory
+-- lock, shared by batches, exclusive for a change until it commits), and a change marks every
+-- running run to start a new pass: every record of a finished run was assigned under the one
+-- configuration in force at its end, never a mix.
+
+CREATE FUNCTION territory.compute_territories(tbl regclass, rec record) RETURNS int4[]
+    LANGUAGE c STABLE STRICT PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'territory_compute_territories';
+COMMENT ON FUNCTION territory.compute_territories(regclass, record) IS
+    'The territories the rules and manual assignments give a row of a managed table now (nothing is written)';
+
+-- Internal: the advisory lock key of the rule configuration (classid-like pair).
+CREATE FUNCTION territory._config_lock_key() RETURNS int4[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY[1952805748, 1];
+COMMENT ON FUNCTION territory._config_lock_key() IS 'Internal: the advisory lock pair guarding the assignment configuration';
+
+-- Statement trigger on every table the assignment depends on.
+CREATE FUNCTION territory._config_guard() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k int4[] := territory._config_lock_key();
+BEGIN
+    PERFORM pg_advisory_xact_lock(k[1], k[2]);
+    UPDATE territory.rule_runs r SET restart = true WHERE r.state = 'running' AND NOT r.restart;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION territory._config_guard() IS
+    'Internal trigger: a configuration change waits for the batch of a rule run and makes the run start a new pass';
+
+-- Internal: the managed tables a run covers, in a fixed order.
+CREATE FUNCTION territory._run_tables(tbl regclass) RETURNS regclass[]
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tbl IS NOT NULL THEN
+        PERFORM territory._managed(tbl);
+        RETURN ARRAY[tbl];
+    END IF;
+    RETURN (SELECT coalesce(array_agg(m.tbl ORDER BY m.tbl::oid), '{}') FROM territory.managed_tables m
+             WHERE m.kind IN ('account', 'lead'));
+END
+$$;
+COMMENT ON FUNCTION territory._run_tables(regclass) IS 'Internal: the tables a rule run covers';
+
+-- Internal: the run of a table, resumed when one was interrupted, else a new one.
+CREATE FUNCTION territory._run_start(tbl regclass, batch_size int4) RETURNS int8
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    run territory.rule_runs;
+BEGIN
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be a positive number' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- one run per table at a time: a second CALL fails at once.  A run of this session that
+    -- failed earlier may still hold the session lock: let it go first.
+    IF EXISTS (SELECT FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.objsubid = 2
+                  AND l.classid = (territory._config_lock_key())[1]::oid AND l.objid = tbl::oid) THEN
+        PERFORM pg_advisory_unlock((territory._config_lock_key())[1], tbl::oid::int4);
+    END IF;
+    IF NOT pg_try_advisory_lock((territory._config_lock_key())[1], tbl::oid::int4) THEN
+        RAISE EXCEPTION 'territory.run_rules() is already running on %', tbl
+            USING ERRCODE = 'lock_not_available';
+    END IF;
+    SELECT * INTO run FROM territory.rule_runs r WHERE r.tbl = _run_start.tbl AND r.state = 'running';
+    IF FOUND THEN
+        UPDATE territory.rule_runs r SET batch_size = _run_start.batch_size WHERE r.id = run.id;
+        RAISE NOTICE 'territory: %: resuming run % after key %', tbl, run.id, coalesce(run.last_key, '(none)');
+        RETURN run.id;
+    END IF;
+    INSERT INTO territory.rule_runs (tbl, batch_size, total)
+        VALUES (tbl, batch_size, greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = tbl), 0)::int8)
+        RETURNING * INTO run;
+    RETURN run.id;
+END
+$$;
+COMMENT ON FUNCTION territory._run_start(regclass, int4) IS 'Internal: starts or resumes the rule run of a table';
+
+-- Internal: one batch of a run; true when the run is finished.
+CREATE FUNCTION territory._run_batch(run_id int8) RETURNS bool
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k int4[] := territory._config_lock_key();
+    run territory.rule_runs;
+    mt territory.managed_tables;
+    keytype text;
+    n int8;
+    nchanged int8;
+    last text;
+BEGIN
+    -- no configuration change commits while this batch runs
+    PERFORM pg_advisory_xact_lock_shared(k[1], k[2]);
+    SELECT * INTO run FROM territory.rule_runs r WHERE r.id = run_id FOR UPDATE;
+    IF run.restart THEN
+        RAISE NOTICE 'territory: %: the configuration changed during the run; starting pass %', run.tbl, run.passes + 1;
+        UPDATE territory.rule_runs r
+           SET restart = false, passes = r.passes + 1, processed = 0, last_key = NULL,
+               total = greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = run.tbl), 0)::int8
+         WHERE r.id = run_id
+        RETURNING * INTO run;
+    END IF;
+    mt := territory._managed(run.tbl);
+    SELECT format_type(a.atttypid, a.atttypmod) INTO keytype
+      FROM pg_attribute a WHERE a.attrelid = run.tbl AND a.attname = mt.key_column;
+
+    -- the batch: the next batch_size records after last_key; write those whose territories change
+    EXECUTE format($q$
+        WITH batch AS MATERIALIZED (
+            SELECT t.%1$I AS k, t.%2$I AS cur, territory.compute_territories(%3$L::regclass, t) AS new
+              FROM %3$s t
+             WHERE $1::%4$s IS NULL OR t.%1$I > $1::%4$s
+             ORDER BY t.%1$I
+             LIMIT $2
+        ), upd AS (
+            UPDATE %3$s t SET %2$I = b.new
+              FROM batch b
+             WHERE t.%1$I = b.k AND b.cur IS DISTINCT FROM b.new
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM upd), (SELECT max(k)::text FROM batch)$q$,
+        mt.key_column, mt.territory_column, run.tbl, keytype)
+        INTO n, nchanged, last
+        USING run.last_key, run.batch_size;
+
+    UPDATE territory.rule_runs r
+       SET processed = r.processed + n, changed = r.changed + coalesce(nchanged, 0),
+           last_key = coalesce(last, r.last_key), updated_at = clock_timestamp(),
+           state = CASE WHEN n < run.batch_size THEN 'finished' ELSE 'running' END,
+           finished_at = CASE WHEN n < run.batch_size THEN clock_timestamp() END
+     WHERE r.id = run_id
+    RETURNING * INTO run;
+    RAISE NOTICE '%', format('territory: %s: %s of about %s records (%s%%), %s changed', run.tbl, run.processed,
+        greatest(run.total, run.processed),
+        CASE WHEN greatest(run.total, run.processed) = 0 THEN 100
+             ELSE round(100.0 * run.processed / greatest(run.total, run.processed)) END,
+        run.changed);
+    IF run.state = 'finished' THEN
+        PERFORM pg_advisory_unlock(k[1], run.tbl::oid::int4);
+    END IF;
+    RETURN run.state = 'finished';
+END
+$$;
+COMMENT ON FUNCTION territory._run_batch(int8) IS 'Internal: one batch of a rule run';
+
+-- Not pinned to a search_path: a procedure with SET cannot commit.  It only calls pinned functions.
+CREATE PROCEDURE territory.run_rules(tbl regclass DEFAULT NULL, batch_size int4 DEFAULT 10000)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    t regclass;
+    run_id int8;
+    done bool;
+BEGIN
+    FOREACH t IN ARRAY territory._run_tables(run_rules.tbl) LOOP
+        run_id := territory._run_start(t, run_rules.batch_size);
+        COMMIT;
+        LOOP
+            done := territory._run_batch(run_id);
+            COMMIT;
+            EXIT WHEN done;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE territory.run_rules(regclass, int4) IS
+    'Assign every record of the managed tables (or of tbl) again under the current rules, in batches committed one by one; resumes an interrupted run';
