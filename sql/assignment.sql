@@ -156,6 +156,14 @@ INSERT INTO accounts VALUES (22, 'Kept', 'FR', '75002', NULL, NULL, 'x');
 COMMIT;
 SELECT key, territory_id, action FROM territory.assignment_history WHERE key IN ('20', '21', '22') ORDER BY id;
 
+-- explain: which rules match, what is kept, and why
+SELECT territory.exclude('accounts', '6', :bigretail);
+SELECT * FROM territory.explain('accounts', '2');
+SELECT path, matched_rules, failed_inherited, matches, assigned, reason FROM territory.explain('accounts', '6');
+SELECT path, matches, assigned, reason FROM territory.explain('accounts', '5');
+SELECT * FROM territory.explain('accounts', '999');
+SELECT * FROM territory.explain('accounts', NULL);
+
 -- any key type: uuid and text
 CREATE TABLE leads (lead_key uuid PRIMARY KEY, country text, owner_id text);
 SELECT territory.manage_table('leads', 'lead', key => 'lead_key');

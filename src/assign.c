@@ -42,6 +42,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/tuplestore.h"
 
 #include "territory.h"
 #include "matcher.h"
@@ -735,4 +736,37 @@ territory_compute_territories(PG_FUNCTION_ARGS)
 	int32		n = RecordTerritories(m, ms, slot, &ids);
 
 	PG_RETURN_ARRAYTYPE_P(IdArray(ids, n));
+}
+
+/*
+ * territory._rule_results(tbl regclass, rec record) RETURNS TABLE(rule_id int4, holds bool):
+ * every active rule of the table's matcher evaluated for one row, for territory.explain().
+ */
+PG_FUNCTION_INFO_V1(territory_rule_results);
+Datum
+territory_rule_results(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HeapTupleData tuple;
+	TupleTableSlot *slot;
+	Matcher    *m;
+	int32		i,
+				n;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	slot = RecordSlot(fcinfo, relid, rec, &tuple);
+	m = GetMatcher(relid);
+	n = MatcherRuleCount(m);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = Int32GetDatum(MatcherRule(m, i)->id);
+		values[1] = BoolGetDatum(MatcherEvaluate(m, slot, i));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -1041,3 +1041,9 @@ MatcherPolicy(Matcher *m)
 {
 	return m->policy;
 }
+
+int32
+MatcherRuleCount(Matcher *m)
+{
+	return m->nrules;
+}

@@ -54,6 +54,7 @@ extern int32 MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out);
 extern int32 RuleOfTerritory(Matcher *m, TupleTableSlot *slot, int32 territory_id);
 extern bool MatcherTerritory(Matcher *m, int32 territory_id, const MatchTerritory **t);
 extern const MatchRule *MatcherRule(Matcher *m, int32 index);
+extern int32 MatcherRuleCount(Matcher *m);
 extern bool MatcherEvaluate(Matcher *m, TupleTableSlot *slot, int32 index);
 
 /* rules.c */

@@ -177,3 +177,82 @@ END
 $$;
 COMMENT ON PROCEDURE territory.run_rules(regclass, int4) IS
     'Assign every record of the managed tables (or of tbl) again under the current rules, in batches committed one by one; resumes an interrupted run';
+
+-- ---------------------------------------------------------------- explain
+
+CREATE FUNCTION territory._rule_results(tbl regclass, rec record) RETURNS TABLE (rule_id int4, holds bool)
+    LANGUAGE c STABLE STRICT
+    AS 'MODULE_PATHNAME', 'territory_rule_results';
+COMMENT ON FUNCTION territory._rule_results(regclass, record) IS
+    'Internal: every active rule of a managed table evaluated for one row';
+
+CREATE FUNCTION territory.explain(tbl regclass, key text)
+    RETURNS TABLE (territory_id int4, path text, depth int4, matched_rules int4[], failed_inherited int4[],
+                   matches bool, assigned bool, reason text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables := territory._managed(tbl);
+    rec record;
+    computed int4[];
+    current_t int4[];
+    policy text;
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION 'key must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    EXECUTE format('SELECT t FROM %s t WHERE %I = $1::%s', tbl, mt.key_column,
+                   (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                     WHERE a.attrelid = tbl AND a.attname = mt.key_column))
+        INTO rec USING key;
+    IF rec IS NULL THEN
+        RAISE EXCEPTION 'no record of % has key %', tbl, key USING ERRCODE = 'no_data_found';
+    END IF;
+    computed := territory.compute_territories(tbl, rec.t);
+    SELECT m.assignment_policy INTO policy FROM territory.models m WHERE m.state = 'active';
+
+    RETURN QUERY
+    WITH results AS (
+        SELECT r.rule_id, r.holds FROM territory._rule_results(tbl, rec.t) r
+    ), rules AS (
+        SELECT ru.id, ru.territory_id, ru.apply_to_children, res.holds
+          FROM territory.rules ru JOIN results res ON res.rule_id = ru.id
+    ), manual AS (
+        SELECT ma.territory_id, ma.action FROM territory.manual_assignments ma
+         WHERE ma.tbl = explain.tbl AND ma.key = explain.key
+    ), candidates AS (
+        SELECT r.territory_id FROM rules r
+        UNION SELECT m.territory_id FROM manual m
+        UNION SELECT unnest(computed)
+    ), facts AS (
+        SELECT c.territory_id,
+               (SELECT array_agg(r.id ORDER BY r.id) FROM rules r WHERE r.territory_id = c.territory_id AND r.holds) AS own,
+               (SELECT array_agg(r.id ORDER BY r.id) FROM territory.ancestors(c.territory_id) a
+                  JOIN rules r ON r.territory_id = a AND r.apply_to_children AND NOT r.holds) AS inherited,
+               (SELECT m.action FROM manual m WHERE m.territory_id = c.territory_id) AS manual
+          FROM candidates c
+    ), judged AS (
+        SELECT f.*, f.own IS NOT NULL AND f.inherited IS NULL AS m, f.territory_id = ANY (computed) AS a
+          FROM facts f
+    )
+    SELECT j.territory_id, territory.path(j.territory_id), territory.depth(j.territory_id),
+           coalesce(j.own, '{}'), coalesce(j.inherited, '{}'), j.m, j.a,
+           CASE
+             WHEN j.manual = 'assign' THEN 'assigned by hand'
+             WHEN j.manual = 'exclude' THEN 'excluded by hand'
+             WHEN j.m AND j.a THEN format('rule %s matches', j.own[1])
+             WHEN j.m AND policy = 'deepest' THEN
+                 format('a deeper territory matches: %s',
+                        (SELECT string_agg(territory.path(d.territory_id), ', ' ORDER BY d.territory_id)
+                           FROM judged d WHERE d.m AND territory.is_ancestor(j.territory_id, d.territory_id)))
+             WHEN j.m THEN 'a territory of a more important type matches'
+             WHEN j.own IS NOT NULL THEN format('inherited rule %s does not match', j.inherited[1])
+             ELSE 'no rule matches'
+           END
+      FROM judged j
+     ORDER BY territory.path(j.territory_id);
+END
+$$;
+COMMENT ON FUNCTION territory.explain(regclass, text) IS
+    'Why a record is where it is: for every territory with rules, manual decisions or the record, which rules match, whether it is assigned and why';

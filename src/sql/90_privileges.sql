@@ -46,7 +46,9 @@ REVOKE ALL ON FUNCTION
     territory._run_tables(regclass),
     territory._run_start(regclass, int4),
     territory._run_batch(int8),
-    territory.compute_territories(regclass, record)
+    territory.compute_territories(regclass, record),
+    territory._rule_results(regclass, record),
+    territory.explain(regclass, text)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
 GRANT SELECT ON territory.rule_runs TO PUBLIC;
