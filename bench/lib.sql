@@ -801,3 +801,31 @@ BEGIN
     RETURN n;
 END
 $$;
+
+-- The number of rows a statement (INSERT, UPDATE, COPY...) processed.
+CREATE FUNCTION bench.rows(query text) RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    EXECUTE query;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- A server-side file for COPY, private to this database and server (the server writes and
+-- reads it); bench.remove_files() deletes them.
+CREATE FUNCTION bench.copy_file(name text) RETURNS text
+    LANGUAGE sql STABLE
+    RETURN format('/tmp/territory-bench-%s-%s-%s.copy', current_setting('port'), current_database(), name);
+
+CREATE FUNCTION bench.remove_files() RETURNS void
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE format('COPY (SELECT WHERE false) TO PROGRAM %L',
+                   format('rm -f /tmp/territory-bench-%s-%s-*.copy', current_setting('port'), current_database()));
+END
+$$;

@@ -52,6 +52,34 @@ SELECT state, passes, processed FROM territory.rule_runs
  WHERE id = (SELECT max(id) FROM territory.rule_runs WHERE tbl = 'accounts'::regclass);
 SELECT array_agg(id ORDER BY id) AS us_in_germany FROM accounts WHERE country = 'US' AND territories = '{1}';
 
+-- models: a clone copies rules (printed back) and manual assignments; preview, then activate
+SELECT territory.assign('accounts', '1', :fr);
+SELECT territory.clone_model(1, 'next year') AS next \gset
+SELECT t.code, r.name, r.criteria, r.active FROM territory.rules r JOIN territory.territories t ON t.id = r.territory_id
+ WHERE t.model_id = :next ORDER BY r.id;
+SELECT m.key, t.code, m.action FROM territory.manual_assignments m JOIN territory.territories t ON t.id = m.territory_id
+ WHERE t.model_id = :next;
+-- next year, the US go to France instead of Germany
+UPDATE territory.rules r SET territory_id = (SELECT id FROM territory.territories WHERE model_id = :next AND code = 'FR')
+  FROM territory.territories t
+ WHERE t.id = r.territory_id AND t.model_id = :next AND r.criteria LIKE '%US%';
+SELECT p.tbl, count(*) AS changes, min(p.key) AS first_key,
+       (SELECT array_agg(code ORDER BY code) FROM territory.territories WHERE id = ANY (min(p.proposed))) AS proposed
+  FROM territory.preview_model(:next) p GROUP BY p.tbl ORDER BY p.tbl::text;
+SELECT key, current, proposed FROM territory.preview_model(:next) WHERE tbl = 'accounts'::regclass ORDER BY key::int LIMIT 3;
+-- nothing changed yet
+SELECT count(*) AS in_next_year FROM accounts a, unnest(a.territories) t
+ WHERE t IN (SELECT id FROM territory.territories WHERE model_id = :next);
+SELECT territory.activate_model(:next);
+SELECT id, name, state FROM territory.models ORDER BY id;
+SELECT t.code, count(*) FROM accounts a, unnest(a.territories) x JOIN territory.territories t ON t.id = x
+ GROUP BY t.code ORDER BY t.code;
+SELECT count(*) AS stale FROM accounts a WHERE territories IS DISTINCT FROM territory.compute_territories('accounts', a);
+SELECT count(*) AS left_to_change FROM territory.preview_model(:next);
+SELECT territory.activate_model(:next);
+SELECT territory.activate_model(1);
+SELECT territory.activate_model(999);
+
 -- errors
 CALL territory.run_rules('accounts', 0);
 CALL territory.run_rules('territory.models');

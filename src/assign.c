@@ -67,9 +67,15 @@ typedef struct ManualBucket
 	ManualItem *items;
 } ManualBucket;
 
+typedef struct ManualKey
+{
+	Oid			relid;
+	int32		model;
+} ManualKey;
+
 typedef struct ManualSet
 {
-	Oid			relid;			/* hash key */
+	ManualKey	key;			/* hash key */
 	bool		valid;
 	MemoryContext cxt;
 	HTAB	   *buckets;		/* NULL when the table has no manual assignments */
@@ -100,29 +106,32 @@ KeyHash(const char *key)
 }
 
 static ManualSet *
-GetManualSet(Oid relid)
+GetManualSetFor(Oid relid, int32 model)
 {
 	ManualSet  *ms;
 	bool		found;
 	Datum		arg = ObjectIdGetDatum(relid);
 	Oid			argtype = OIDOID;
 	const Hierarchy *h;
-	int32		model;
 	uint64		i;
 	TerritoryUser save;
+	ManualKey	mkey;
 
 	if (manual_sets == NULL)
 	{
 		HASHCTL		ctl;
 
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
+		ctl.keysize = sizeof(ManualKey);
 		ctl.entrysize = sizeof(ManualSet);
 		ctl.hcxt = CacheMemoryContext;
 		manual_sets = hash_create("territory manual assignments", 16, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	ms = hash_search(manual_sets, &relid, HASH_ENTER, &found);
+	memset(&mkey, 0, sizeof(mkey));
+	mkey.relid = relid;
+	mkey.model = model;
+	ms = hash_search(manual_sets, &mkey, HASH_ENTER, &found);
 	if (!found)
 	{
 		ms->valid = false;
@@ -140,7 +149,6 @@ GetManualSet(Oid relid)
 	ms->valid = true;			/* an invalidation during the load clears it */
 
 	h = HierarchyCurrent();
-	model = HierarchyActiveModel(h);
 	TerritoryBecomeOwner(&save);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT key, territory_id, action OPERATOR(pg_catalog.=) 'exclude'"
@@ -197,6 +205,13 @@ GetManualSet(Oid relid)
 	SPI_finish();
 	TerritoryRestoreUser(&save);
 	return ms;
+}
+
+/* The manual assignments of a table in the active model. */
+static ManualSet *
+GetManualSet(Oid relid)
+{
+	return GetManualSetFor(relid, HierarchyActiveModel(HierarchyCurrent()));
 }
 
 /* The manual items of one record, NULL when it has none. */
@@ -732,6 +747,27 @@ territory_compute_territories(PG_FUNCTION_ARGS)
 	TupleTableSlot *slot = RecordSlot(fcinfo, relid, rec, &tuple);
 	ManualSet  *ms = GetManualSet(relid);
 	Matcher    *m = GetMatcher(relid);
+	int32	   *ids;
+	int32		n = RecordTerritories(m, ms, slot, &ids);
+
+	PG_RETURN_ARRAYTYPE_P(IdArray(ids, n));
+}
+
+/*
+ * territory._compute_territories_in(tbl regclass, rec record, model int4) RETURNS int4[]: the same
+ * for the rules and manual assignments of another model (territory.preview_model()).
+ */
+PG_FUNCTION_INFO_V1(territory_compute_territories_in);
+Datum
+territory_compute_territories_in(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
+	int32		model = PG_GETARG_INT32(2);
+	HeapTupleData tuple;
+	TupleTableSlot *slot = RecordSlot(fcinfo, relid, rec, &tuple);
+	ManualSet  *ms = GetManualSetFor(relid, model);
+	Matcher    *m = GetMatcherFor(relid, model);
 	int32	   *ids;
 	int32		n = RecordTerritories(m, ms, slot, &ids);
 

@@ -124,9 +124,16 @@ struct Matcher
 static HTAB *matchers = NULL;	/* relid -> Matcher * */
 static Oid	matcher_signal = InvalidOid;
 
-typedef struct MatcherEntry
+/* Matchers are kept per table and model: the active one, and any model being previewed. */
+typedef struct MatcherKey
 {
 	Oid			relid;
+	int32		model;
+} MatcherKey;
+
+typedef struct MatcherEntry
+{
+	MatcherKey	key;
 	Matcher    *matcher;
 } MatcherEntry;
 
@@ -138,16 +145,11 @@ MatcherRelcacheCallback(Oid relid)
 
 	if (matchers == NULL)
 		return;
-	if (relid != InvalidOid && relid != matcher_signal && !HierarchyIsSignal(relid))
-	{
-		e = hash_search(matchers, &relid, HASH_FIND, NULL);
-		if (e != NULL && e->matcher != NULL)
-			e->matcher->valid = false;
-		return;
-	}
 	hash_seq_init(&seq, matchers);
 	while ((e = hash_seq_search(&seq)) != NULL)
-		if (e->matcher != NULL)
+		if (e->matcher != NULL &&
+			(relid == InvalidOid || relid == matcher_signal || HierarchyIsSignal(relid) ||
+			 relid == e->key.relid))
 			e->matcher->valid = false;
 }
 
@@ -524,10 +526,9 @@ LoadManagedTable(Oid relid, ManagedTable *t)
 }
 
 static Matcher *
-BuildMatcher(Oid relid)
+BuildMatcher(Oid relid, int32 model)
 {
 	const Hierarchy *h = HierarchyCurrent();
-	int32		model = HierarchyActiveModel(h);
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "territory matcher",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -689,13 +690,15 @@ FreeMatcher(Matcher *m)
 }
 
 /*
- * GetMatcher
- *		The matcher of a managed table, compiled first when there is none or it is stale.
+ * GetMatcherFor
+ *		The matcher of a managed table for a model, compiled first when there is none or it is
+ *		stale.
  */
 Matcher *
-GetMatcher(Oid relid)
+GetMatcherFor(Oid relid, int32 model)
 {
 	MatcherEntry *e;
+	MatcherKey	key;
 	bool		found;
 	Matcher    *m;
 
@@ -704,13 +707,16 @@ GetMatcher(Oid relid)
 		HASHCTL		ctl;
 
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
+		ctl.keysize = sizeof(MatcherKey);
 		ctl.entrysize = sizeof(MatcherEntry);
 		ctl.hcxt = CacheMemoryContext;
 		matchers = hash_create("territory matchers", 16, &ctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	e = hash_search(matchers, &relid, HASH_ENTER, &found);
+	memset(&key, 0, sizeof(key));
+	key.relid = relid;
+	key.model = model;
+	e = hash_search(matchers, &key, HASH_ENTER, &found);
 	if (!found)
 		e->matcher = NULL;
 	if (e->matcher != NULL && e->matcher->valid)
@@ -721,16 +727,23 @@ GetMatcher(Oid relid)
 		TerritoryUser save;
 
 		TerritoryBecomeOwner(&save);
-		m = BuildMatcher(relid);
+		m = BuildMatcher(relid, model);
 		TerritoryRestoreUser(&save);
 	}
 	MemoryContextSetParent(m->cxt, CacheMemoryContext);
 	/* the entry may have moved while building: look it up again */
-	e = hash_search(matchers, &relid, HASH_ENTER, &found);
+	e = hash_search(matchers, &key, HASH_ENTER, &found);
 	if (found && e->matcher != NULL)
 		FreeMatcher(e->matcher);
 	e->matcher = m;
 	return m;
+}
+
+/* The matcher of a managed table for the active model. */
+Matcher *
+GetMatcher(Oid relid)
+{
+	return GetMatcherFor(relid, HierarchyActiveModel(HierarchyCurrent()));
 }
 
 const ManagedTable *

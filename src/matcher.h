@@ -47,6 +47,7 @@ typedef struct Matcher Matcher;
 
 extern void MatcherRelcacheCallback(Oid relid);
 extern Matcher *GetMatcher(Oid relid);
+extern Matcher *GetMatcherFor(Oid relid, int32 model);
 extern const ManagedTable *MatcherTable(Matcher *m);
 extern char MatcherPolicy(Matcher *m);
 extern bool MatcherReadsChanged(Matcher *m, TupleTableSlot *oldslot, TupleTableSlot *newslot);

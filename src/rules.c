@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 
 #include "territory.h"
 #include "matcher.h"
@@ -231,4 +232,20 @@ territory_rule_columns(PG_FUNCTION_ARGS)
 			names[n++] = DirectFunctionCall1(namein, CStringGetDatum(attname));
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR));
+}
+
+/*
+ * territory._rule_source(tbl regclass, expr text) RETURNS text: a stored rule printed back as
+ * criteria, with every function, operator and type that the current search_path would not find
+ * schema-qualified, so that compiling it again anywhere resolves the same objects (clone_model).
+ */
+PG_FUNCTION_INFO_V1(territory_rule_source);
+Datum
+territory_rule_source(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Node	   *expr = stringToNode(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	List	   *context = deparse_context_for(get_rel_name(relid), relid);
+
+	PG_RETURN_TEXT_P(cstring_to_text(deparse_expression(expr, context, false, false)));
 }

@@ -29,3 +29,9 @@ CREATE FUNCTION territory.history_flush() RETURNS trigger
     AS 'MODULE_PATHNAME', 'territory_history_flush';
 COMMENT ON FUNCTION territory.history_flush() IS
     'AFTER statement trigger of managed tables: writes the recorded changes to territory.assignment_history';
+
+CREATE FUNCTION territory._rule_source(tbl regclass, expr text) RETURNS text
+    LANGUAGE c STABLE STRICT
+    AS 'MODULE_PATHNAME', 'territory_rule_source';
+COMMENT ON FUNCTION territory._rule_source(regclass, text) IS
+    'Internal: a stored rule printed back as criteria that resolve the same objects anywhere';

@@ -99,11 +99,24 @@ BEGIN
       JOIN map m ON m.old_id = t.id
       LEFT JOIN map pm ON pm.old_id = t.parent_id
      ORDER BY m.new_id;
+    -- rules and manual assignments follow their territories (same codes in the new model); the
+    -- criteria are printed back schema-qualified where needed, so they resolve as they did
+    INSERT INTO territory.rules (territory_id, tbl, name, criteria, expr, apply_to_children, active)
+    SELECT n.id, r.tbl, r.name, territory._rule_source(r.tbl, r.expr), '', r.apply_to_children, r.active
+      FROM territory.rules r
+      JOIN territory.territories o ON o.id = r.territory_id AND o.model_id = clone_model.source
+      JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code
+     ORDER BY r.id;
+    INSERT INTO territory.manual_assignments (tbl, key, territory_id, action)
+    SELECT m.tbl, m.key, n.id, m.action
+      FROM territory.manual_assignments m
+      JOIN territory.territories o ON o.id = m.territory_id AND o.model_id = clone_model.source
+      JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code;
     RETURN clone_id;
 END
 $$;
 COMMENT ON FUNCTION territory.clone_model(int4, text) IS
-    'Copy a model''s hierarchy (names, codes, types) into a new planning model; returns its id';
+    'Copy a model (hierarchy, rules, manual assignments) into a new planning model; returns its id';
 
 CREATE FUNCTION territory.archive_model(model int4) RETURNS void
     LANGUAGE plpgsql

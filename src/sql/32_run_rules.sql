@@ -256,3 +256,72 @@ END
 $$;
 COMMENT ON FUNCTION territory.explain(regclass, text) IS
     'Why a record is where it is: for every territory with rules, manual decisions or the record, which rules match, whether it is assigned and why';
+
+-- ---------------------------------------------------------------- models: preview and activation
+
+CREATE FUNCTION territory._compute_territories_in(tbl regclass, rec record, model int4) RETURNS int4[]
+    LANGUAGE c STABLE STRICT PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'territory_compute_territories_in';
+COMMENT ON FUNCTION territory._compute_territories_in(regclass, record, int4) IS
+    'Internal: the territories the rules and manual assignments of a model would give a row';
+
+CREATE FUNCTION territory.preview_model(model int4)
+    RETURNS TABLE (tbl regclass, key text, current int4[], proposed int4[])
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables;
+BEGIN
+    IF territory._model_state(model) = 'archived' THEN
+        RAISE EXCEPTION 'territory model % is archived', model
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    FOR mt IN SELECT * FROM territory.managed_tables m WHERE m.kind IN ('account', 'lead') ORDER BY m.tbl::oid LOOP
+        RETURN QUERY EXECUTE format($q$
+            SELECT %1$L::regclass, x.k::text, x.cur, x.new
+              FROM (SELECT t.%2$I AS k, t.%3$I AS cur,
+                           territory._compute_territories_in(%1$L::regclass, t, $1) AS new
+                      FROM %1$s t) x
+             WHERE x.cur IS DISTINCT FROM x.new
+             ORDER BY x.k$q$, mt.tbl, mt.key_column, mt.territory_column)
+            USING model;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION territory.preview_model(int4) IS
+    'Every record of the managed tables whose territories the model would change if it were activated';
+
+CREATE FUNCTION territory.activate_model(model int4) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st text := territory._model_state(model);
+    mt territory.managed_tables;
+    n int8;
+BEGIN
+    IF st = 'active' THEN
+        RETURN;
+    ELSIF st = 'archived' THEN
+        RAISE EXCEPTION 'territory model % is archived', model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Clone it with territory.clone_model() and activate the clone.';
+    END IF;
+    -- one transaction: the previous model is archived, this one active, every record reassigned
+    UPDATE territory.models m SET state = 'archived' WHERE m.state = 'active';
+    UPDATE territory.models m SET state = 'active' WHERE m.id = activate_model.model;
+    FOR mt IN SELECT * FROM territory.managed_tables m WHERE m.kind IN ('account', 'lead') ORDER BY m.tbl::oid LOOP
+        EXECUTE format($q$
+            UPDATE %1$s t SET %2$I = x.new
+              FROM (SELECT s.%3$I AS k, territory.compute_territories(%1$L::regclass, s) AS new, s.%2$I AS cur
+                      FROM %1$s s) x
+             WHERE t.%3$I = x.k AND x.cur IS DISTINCT FROM x.new$q$,
+            mt.tbl, mt.territory_column, mt.key_column);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        RAISE NOTICE 'territory: %: % records changed territories', mt.tbl, n;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION territory.activate_model(int4) IS
+    'Make a planning model the active one in one transaction: the previous active model is archived and every managed record reassigned';

@@ -48,7 +48,11 @@ REVOKE ALL ON FUNCTION
     territory._run_batch(int8),
     territory.compute_territories(regclass, record),
     territory._rule_results(regclass, record),
-    territory.explain(regclass, text)
+    territory.explain(regclass, text),
+    territory._rule_source(regclass, text),
+    territory._compute_territories_in(regclass, record, int4),
+    territory.preview_model(int4),
+    territory.activate_model(int4)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
 GRANT SELECT ON territory.rule_runs TO PUBLIC;
