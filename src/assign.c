@@ -268,36 +268,148 @@ CompareInt32(const void *a, const void *b)
  * The territories of a record: its rule territories, plus its manual assignments, minus its
  * manual exclusions; sorted, without duplicates.  Returns their number.
  */
+static int32 ArrayIds(Datum d, bool isnull, int32 **out);
+
+/* The territories of the account a contact or deal names (none without one). */
+static int32
+AccountTerritories(const ManagedTable *t, TupleTableSlot *slot, int32 **out)
+{
+	bool		isnull;
+	Datum		account = slot_getattr(slot, t->account_attno, &isnull);
+	TerritoryUser save;
+	int32		n = 0;
+	int32	   *ids = NULL;
+
+	*out = NULL;
+	if (isnull)
+		return 0;
+	TerritoryBecomeOwner(&save);
+	SPI_connect();
+	if (SPI_execute_plan((SPIPlanPtr) t->account_plan, &account, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the territories of an account");
+	if (SPI_processed == 1)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		int32	   *found;
+
+		n = ArrayIds(d, isnull, &found);
+		ids = SPI_palloc(sizeof(int32) * Max(n, 1));
+		if (n > 0)
+			memcpy(ids, found, sizeof(int32) * n);
+	}
+	SPI_finish();
+	TerritoryRestoreUser(&save);
+	*out = ids;
+	return n;
+}
+
+/*
+ * The one territory of a deal among candidates: the best type priority, then the deepest, then
+ * the lowest id (never none on a tie).  0 when there is no candidate.
+ */
+static int32
+BestTerritory(const int32 *ids, int32 n)
+{
+	const Hierarchy *h = HierarchyCurrent();
+	HierarchyNode best;
+	int32		i;
+
+	best.id = 0;
+	for (i = 0; i < n; i++)
+	{
+		HierarchyNode node;
+
+		if (!HierarchyFind(h, ids[i], &node))
+			continue;
+		if (best.id == 0 || node.type_priority < best.type_priority ||
+			(node.type_priority == best.type_priority &&
+			 (node.depth > best.depth || (node.depth == best.depth && node.id < best.id))))
+			best = node;
+	}
+	return best.id;
+}
+
+/* Apply a record's manual assignments (added) and exclusions (removed) to a sorted id list. */
+static int32
+ApplyManual(ManualBucket *b, const char *key, int32 *ids, int32 n, int32 **out)
+{
+	int32		i,
+				k;
+
+	if (b == NULL)
+	{
+		*out = ids;
+		return n;
+	}
+	ids = ids ? repalloc(ids, sizeof(int32) * (n + b->nitems + 1))
+		: palloc(sizeof(int32) * (b->nitems + 1));
+	for (i = 0; i < b->nitems; i++)
+		if (!b->items[i].exclude && strcmp(b->items[i].key, key) == 0)
+			ids[n++] = b->items[i].territory;
+	qsort(ids, n, sizeof(int32), CompareInt32);
+	for (i = 0, k = 0; i < n; i++)
+	{
+		if (k > 0 && ids[k - 1] == ids[i])
+			continue;
+		if (ManualHas(b, key, ids[i], true))
+			continue;
+		ids[k++] = ids[i];
+	}
+	*out = ids;
+	return k;
+}
+
+/*
+ * The territories of a record.  Accounts and leads: their rule territories, plus their manual
+ * assignments, minus their manual exclusions.  Contacts: exactly their account's.  Deals: one
+ * territory, their manual choice if any, else the best of their account's (or, without an
+ * account, of their deal-level rules).  Sorted, without duplicates; returns their number.
+ */
 static int32
 RecordTerritories(Matcher *m, ManualSet *ms, TupleTableSlot *slot, int32 **out)
 {
 	const ManagedTable *t = MatcherTable(m);
 	int32	   *ids;
-	int32		n = MatchRecord(m, slot, &ids);
+	int32		n;
 	char	   *key = ms->buckets ? KeyText(slot, t) : NULL;
 	ManualBucket *b = ManualOf(ms, key);
-	int32		i,
-				k;
+	bool		isnull;
 
-	if (b != NULL)
+	if (t->kind == 'c')
+		return AccountTerritories(t, slot, out);
+	if (t->kind == 'd')
 	{
-		ids = repalloc(ids, sizeof(int32) * (n + b->nitems + 1));
-		for (i = 0; i < b->nitems; i++)
-			if (!b->items[i].exclude && strcmp(b->items[i].key, key) == 0)
-				ids[n++] = b->items[i].territory;
-		qsort(ids, n, sizeof(int32), CompareInt32);
-		for (i = 0, k = 0; i < n; i++)
+		int32		i;
+
+		/* a manual choice wins */
+		if (b != NULL)
+			for (i = 0; i < b->nitems; i++)
+				if (!b->items[i].exclude && strcmp(b->items[i].key, key) == 0)
+				{
+					ids = palloc(sizeof(int32));
+					ids[0] = b->items[i].territory;
+					*out = ids;
+					return 1;
+				}
+		(void) slot_getattr(slot, t->account_attno, &isnull);
+		n = isnull ? MatchRecord(m, slot, &ids) : AccountTerritories(t, slot, &ids);
+		/* exclusions remove candidates */
+		if (b != NULL)
 		{
-			if (k > 0 && ids[k - 1] == ids[i])
-				continue;
-			if (ManualHas(b, key, ids[i], true))
-				continue;
-			ids[k++] = ids[i];
+			int32		k = 0;
+
+			for (i = 0; i < n; i++)
+				if (!ManualHas(b, key, ids[i], true))
+					ids[k++] = ids[i];
+			n = k;
 		}
-		n = k;
+		ids = ids ? ids : palloc(sizeof(int32));
+		ids[0] = BestTerritory(ids, n);
+		*out = ids;
+		return ids[0] != 0 ? 1 : 0;
 	}
-	*out = ids;
-	return n;
+	n = MatchRecord(m, slot, &ids);
+	return ApplyManual(b, key, ids, n, out);
 }
 
 static ArrayType *
@@ -331,6 +443,20 @@ ArrayIds(Datum d, bool isnull, int32 **out)
 	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	*out = (int32 *) ARR_DATA_PTR(arr);
 	return n;
+}
+
+/* The territories a row holds now: the int4[] column, or a deal's territory_id. */
+static int32
+TerritoryIds(TupleTableSlot *slot, const ManagedTable *t, int32 **out)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, t->territory_attno, &isnull);
+
+	if (t->kind != 'd')
+		return ArrayIds(d, isnull, out);
+	*out = palloc(sizeof(int32));
+	(*out)[0] = isnull ? 0 : DatumGetInt32(d);
+	return isnull ? 0 : 1;
 }
 
 static bool
@@ -409,13 +535,21 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 
 	n = RecordTerritories(m, ms, newslot, &ids);
 	value = slot_getattr(newslot, t->territory_attno, &isnull);
-	ncurrent = ArrayIds(value, isnull, &current);
-	if (!isnull && SameIds(current, ncurrent, ids, n))
+	ncurrent = TerritoryIds(newslot, t, &current);
+	if ((!isnull || t->kind == 'd') && SameIds(current, ncurrent, ids, n))
 		return PointerGetDatum(newtuple);
 	{
 		int			col = t->territory_attno;
-		Datum		newvalue = PointerGetDatum(IdArray(ids, n));
+		Datum		newvalue;
 		bool		newnull = false;
+
+		if (t->kind == 'd')
+		{
+			newnull = (n == 0);
+			newvalue = newnull ? (Datum) 0 : Int32GetDatum(ids[0]);
+		}
+		else
+			newvalue = PointerGetDatum(IdArray(ids, n));
 
 		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple, RelationGetDescr(rel), 1, &col,
 														 &newvalue, &newnull));
@@ -593,8 +727,6 @@ territory_history_trigger(PG_FUNCTION_ARGS)
 	int32		nold = 0;
 	int32		nnew = 0;
 	int32		i;
-	bool		isnull;
-	Datum		d;
 	ManualBucket *b;
 
 	CheckRowTrigger(fcinfo, "territory.history_trigger()", false);
@@ -616,14 +748,12 @@ territory_history_trigger(PG_FUNCTION_ARGS)
 	if (oldslot != NULL)
 	{
 		oldkey = KeyText(oldslot, t);
-		d = slot_getattr(oldslot, t->territory_attno, &isnull);
-		nold = ArrayIds(d, isnull, &oldids);
+		nold = TerritoryIds(oldslot, t, &oldids);
 	}
 	if (newslot != NULL)
 	{
 		newkey = KeyText(newslot, t);
-		d = slot_getattr(newslot, t->territory_attno, &isnull);
-		nnew = ArrayIds(d, isnull, &newids);
+		nnew = TerritoryIds(newslot, t, &newids);
 	}
 	/* a changed key is the old record's end and the new record's start */
 	if (oldkey != NULL && newkey != NULL && strcmp(oldkey, newkey) != 0)
@@ -644,6 +774,8 @@ territory_history_trigger(PG_FUNCTION_ARGS)
 			continue;
 		if (ManualHas(b, newkey, newids[i], false))
 			HistoryAdd(relid, newkey, newids[i], true, 'm', 0);
+		else if (t->kind == 'c' || (t->kind == 'd' && !slot_attisnull(newslot, t->account_attno)))
+			HistoryAdd(relid, newkey, newids[i], true, 'i', 0);
 		else
 			HistoryAdd(relid, newkey, newids[i], true, 'r', RuleOfTerritory(m, newslot, newids[i]));
 	}
@@ -659,11 +791,68 @@ territory_history_trigger(PG_FUNCTION_ARGS)
 			HistoryAdd(relid, oldkey, oldids[i], false, 'd', 0);
 		else if (ManualHas(b, newkey, oldids[i], true))
 			HistoryAdd(relid, newkey, oldids[i], false, 'm', 0);
+		else if (t->kind == 'c' || t->kind == 'd')
+			HistoryAdd(relid, newkey, oldids[i], false, 'i', 0);
 		else
 			HistoryAdd(relid, newkey, oldids[i], false, 'r', 0);
 	}
 	if (nhistory >= HISTORY_FLUSH_AT)
 		HistoryFlush();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * territory.cascade_trigger(): AFTER UPDATE or DELETE row trigger of an account table whose
+ * territories (or key) changed: its contacts and deals are assigned again, in the same
+ * transaction.
+ */
+PG_FUNCTION_INFO_V1(territory_cascade_trigger);
+Datum
+territory_cascade_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Matcher    *m;
+	const ManagedTable *t;
+	TupleTableSlot *slots[2] = {NULL, NULL};
+	int			s,
+				i;
+	bool		saved_force = force_assign;
+
+	CheckRowTrigger(fcinfo, "territory.cascade_trigger()", false);
+	m = GetMatcher(RelationGetRelid(td->tg_relation));
+	t = MatcherTable(m);
+	slots[0] = td->tg_trigslot;	/* the old row: records that named it */
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		slots[1] = td->tg_newslot;	/* the new key, when it changed */
+
+	force_assign = true;
+	PG_TRY();
+	{
+		for (s = 0; s < 2 && slots[s] != NULL; s++)
+		{
+			bool		isnull;
+			Datum		key = slot_getattr(slots[s], t->key_attno, &isnull);
+
+			if (isnull || (s == 1 && datumIsEqual(key, slot_getattr(slots[0], t->key_attno, &isnull),
+												  TupleDescAttr(slots[0]->tts_tupleDescriptor,
+																t->key_attno - 1)->attbyval,
+												  TupleDescAttr(slots[0]->tts_tupleDescriptor,
+																t->key_attno - 1)->attlen)))
+				continue;
+			for (i = 0; i < t->ndependents; i++)
+			{
+				SPI_connect();
+				if (SPI_execute_plan((SPIPlanPtr) t->dependent_plans[i], &key, NULL, false, 0) < 0)
+					elog(ERROR, "could not reassign the contacts and deals of an account");
+				SPI_finish();
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		force_assign = saved_force;
+	}
+	PG_END_TRY();
 	return PointerGetDatum(NULL);
 }
 

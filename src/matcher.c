@@ -491,6 +491,18 @@ CompareInt32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static SPIPlanPtr
+KeepPlan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
 /* The managed table's settings, from territory.managed_tables; false when not managed. */
 static bool
 LoadManagedTable(Oid relid, ManagedTable *t)
@@ -498,21 +510,31 @@ LoadManagedTable(Oid relid, ManagedTable *t)
 	Datum		arg = ObjectIdGetDatum(relid);
 	Oid			argtype = OIDOID;
 	bool		found;
+	char	   *account_column = NULL;
+	uint64		i;
 
-	if (SPI_execute_with_args("SELECT kind, key_column, territory_column FROM territory.managed_tables"
-							  " WHERE tbl OPERATOR(pg_catalog.=) $1",
+	if (SPI_execute_with_args("SELECT kind, key_column, territory_column, account_column"
+							  " FROM territory.managed_tables WHERE tbl OPERATOR(pg_catalog.=) $1",
 							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.managed_tables");
 	found = SPI_processed == 1;
-	if (found)
+	if (!found)
+		return false;
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		char	   *kind = SPI_getvalue(tup, desc, 1);
 
-		t->kind = kind[0];	/* a, l, c, d */
+		t->kind = kind[0];		/* a, l, c, d */
 		t->key_attno = get_attnum(relid, SPI_getvalue(tup, desc, 2));
 		t->territory_attno = get_attnum(relid, SPI_getvalue(tup, desc, 3));
+		if (t->kind == 'c' || t->kind == 'd')
+		{
+			account_column = SPI_getvalue(tup, desc, 4);
+			t->account_attno = account_column ? get_attnum(relid, account_column) : InvalidAttrNumber;
+			if (t->account_attno == InvalidAttrNumber)
+				t->territory_attno = InvalidAttrNumber;		/* reported below */
+		}
 		if (t->key_attno == InvalidAttrNumber || t->territory_attno == InvalidAttrNumber)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -522,7 +544,53 @@ LoadManagedTable(Oid relid, ManagedTable *t)
 		t->key_type = get_atttype(relid, t->key_attno);
 	}
 	SPI_freetuptable(SPI_tuptable);
-	return found;
+
+	if (t->kind == 'c' || t->kind == 'd')
+	{
+		/* the account's territories, by the account column's value */
+		Oid			type = get_atttype(relid, t->account_attno);
+
+		/* names fully qualified: a kept plan is parsed again under whatever search_path is current */
+		if (SPI_execute("SELECT format('SELECT %I FROM %I.%I WHERE %I OPERATOR(pg_catalog.=) $1',"
+						" m.territory_column, n.nspname, c.relname, m.key_column)"
+						" FROM territory.managed_tables m"
+						" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.tbl"
+						" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+						" WHERE m.kind OPERATOR(pg_catalog.=) 'account'", true, 0) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("%s takes its territories from an account table, and there is not exactly one",
+							get_rel_name(relid))));
+		t->account_type = type;
+		t->account_plan = KeepPlan(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+								   1, &type);
+	}
+	if (t->kind == 'a')
+	{
+		/* the contact and deal tables that follow this account table */
+		if (SPI_execute_with_args("SELECT format('UPDATE %I.%I SET %I = %I WHERE %I OPERATOR(pg_catalog.=) $1',"
+								  " n.nspname, c.relname, m.account_column, m.account_column, m.account_column)"
+								  " FROM territory.managed_tables m"
+								  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.tbl"
+								  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+								  " WHERE m.kind OPERATOR(pg_catalog.=) ANY ('{contact,deal}')",
+								  0, NULL, NULL, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read territory.managed_tables");
+		t->ndependents = SPI_processed;
+		t->dependent_plans = palloc(sizeof(void *) * Max(SPI_processed, 1));
+		{
+			SPITupleTable *tt = SPI_tuptable;
+
+			for (i = 0; i < tt->numvals; i++)
+			{
+				/* the parameter is the account's key; the plan compares it across types if need be */
+				t->dependent_plans[i] = KeepPlan(SPI_getvalue(tt->vals[i], tt->tupdesc, 1), 1,
+												 &t->key_type);
+			}
+		}
+	}
+	return true;
 }
 
 static Matcher *
@@ -668,6 +736,9 @@ BuildMatcher(Oid relid, int32 model)
 		t->ninherited = ninh;
 	}
 
+	if (m->table.kind == 'c' || m->table.kind == 'd')
+		m->read_columns = bms_add_member(m->read_columns,
+										 m->table.account_attno - FirstLowInvalidHeapAttributeNumber);
 	SortProbes(m);
 	m->econtext = CreateStandaloneExprContext();
 	m->candidate_stamp = palloc0(sizeof(uint32) * Max(m->nrules, 1));
@@ -685,6 +756,12 @@ BuildMatcher(Oid relid, int32 model)
 static void
 FreeMatcher(Matcher *m)
 {
+	int32		i;
+
+	if (m->table.account_plan)
+		SPI_freeplan(m->table.account_plan);
+	for (i = 0; i < m->table.ndependents; i++)
+		SPI_freeplan(m->table.dependent_plans[i]);
 	FreeExprContext(m->econtext, false);
 	MemoryContextDelete(m->cxt);
 }

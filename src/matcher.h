@@ -17,6 +17,13 @@ typedef struct ManagedTable
 	AttrNumber	key_attno;
 	AttrNumber	territory_attno;	/* territories int4[] (deals: territory_id int4) */
 	Oid			key_type;
+	/* contacts and deals: the column naming the account, and how to read its territories */
+	AttrNumber	account_attno;
+	Oid			account_type;
+	void	   *account_plan;	/* SPIPlanPtr: SELECT territories FROM accounts WHERE key = $1 */
+	/* accounts: the contact and deal tables that follow them, and how to reassign those */
+	int32		ndependents;
+	void	  **dependent_plans;	/* SPIPlanPtr: UPDATE dep SET acc = acc WHERE acc = $1 */
 } ManagedTable;
 
 typedef struct MatchRule

@@ -35,3 +35,9 @@ CREATE FUNCTION territory._rule_source(tbl regclass, expr text) RETURNS text
     AS 'MODULE_PATHNAME', 'territory_rule_source';
 COMMENT ON FUNCTION territory._rule_source(regclass, text) IS
     'Internal: a stored rule printed back as criteria that resolve the same objects anywhere';
+
+CREATE FUNCTION territory.cascade_trigger() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'territory_cascade_trigger';
+COMMENT ON FUNCTION territory.cascade_trigger() IS
+    'AFTER UPDATE or DELETE row trigger of the account table: reassigns its contacts and deals';

@@ -59,6 +59,7 @@ AS $$
 DECLARE
     k text := lower(btrim(manage_table.kind));
     col name := 'territories';
+    acct territory.managed_tables;
     n int8;
 BEGIN
     IF tbl IS NULL THEN
@@ -67,11 +68,6 @@ BEGIN
     IF k IS NULL OR k NOT IN ('account', 'lead', 'contact', 'deal') THEN
         RAISE EXCEPTION 'unknown kind of managed table: %', coalesce(manage_table.kind, 'NULL')
             USING ERRCODE = 'invalid_parameter_value', HINT = 'The kinds are account, lead, contact and deal.';
-    END IF;
-    IF k IN ('contact', 'deal') THEN
-        RAISE EXCEPTION '% tables cannot be managed yet', k
-            USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'Contacts and deals inherit from their accounts; that comes with the next version.';
     END IF;
     IF EXISTS (SELECT FROM territory.managed_tables m WHERE m.tbl = manage_table.tbl) THEN
         RAISE EXCEPTION 'table % is already managed', tbl USING ERRCODE = 'duplicate_object';
@@ -91,30 +87,90 @@ BEGIN
     IF phone IS NOT NULL THEN
         PERFORM territory._check_column(tbl, 'phone', phone, '{text,varchar}');
     END IF;
+    IF k IN ('contact', 'deal') THEN
+        SELECT m.* INTO acct FROM territory.managed_tables m WHERE m.kind = 'account';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION '% tables take their territories from an account table, and none is managed', k
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Manage the account table first with territory.manage_table(..., ''account'').';
+        ELSIF (SELECT count(*) FROM territory.managed_tables m WHERE m.kind = 'account') > 1 THEN
+            RAISE EXCEPTION 'several account tables are managed; % tables need exactly one', k
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        PERFORM territory._check_column(tbl, 'account', account);
+        IF NOT EXISTS (
+            SELECT FROM pg_operator o, pg_attribute a, pg_attribute ak
+             WHERE a.attrelid = tbl AND a.attname = account
+               AND ak.attrelid = acct.tbl AND ak.attname = acct.key_column
+               AND o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = ak.atttypid
+               AND o.oprnamespace = 'pg_catalog'::regnamespace) THEN
+            RAISE EXCEPTION 'column "%" of table % cannot be compared with the key of %', account, tbl, acct.tbl
+                USING ERRCODE = 'datatype_mismatch', DETAIL = 'It was given as the account column.';
+        END IF;
+    END IF;
+    IF k = 'deal' THEN
+        PERFORM territory._check_column(tbl, 'amount', amount, '{numeric,int4,int8,float8,float4,money}');
+        PERFORM territory._check_column(tbl, 'close date', close_date, '{date,timestamp,timestamptz}');
+        PERFORM territory._check_column(tbl, 'stage', stage, '{text,varchar}');
+        PERFORM territory._check_column(tbl, 'created', created, '{date,timestamp,timestamptz}');
+        col := 'territory_id';
+    END IF;
     IF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col AND NOT a.attisdropped) THEN
         RAISE EXCEPTION 'table % already has a column "%"', tbl, col
             USING ERRCODE = 'duplicate_column',
                   HINT = 'The extension adds and maintains that column; rename yours first.';
     END IF;
 
-    INSERT INTO territory.managed_tables (tbl, kind, key_column, owner_column, phone_column, territory_column)
-        VALUES (tbl, k, key, owner, phone, col);
+    INSERT INTO territory.managed_tables (tbl, kind, key_column, owner_column, account_column, amount_column,
+                                          close_date_column, stage_column, created_column, phone_column,
+                                          territory_column)
+        VALUES (tbl, k, key, owner,
+                CASE WHEN k IN ('contact', 'deal') THEN account END,
+                CASE WHEN k = 'deal' THEN amount END, CASE WHEN k = 'deal' THEN close_date END,
+                CASE WHEN k = 'deal' THEN stage END, CASE WHEN k = 'deal' THEN created END,
+                phone, col);
 
-    EXECUTE format('ALTER TABLE %s ADD COLUMN %I int4[] NOT NULL DEFAULT ''{}''', tbl, col);
-    EXECUTE format('CREATE INDEX %I ON %s USING gin (%I)',
-                   left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 48) || '_territories_idx', tbl, col);
+    IF k = 'deal' THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I int4', tbl, col);
+        EXECUTE format('CREATE INDEX %I ON %s (%I)',
+                       left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 48) || '_territory_id_idx', tbl, col);
+    ELSE
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I int4[] NOT NULL DEFAULT ''{}''', tbl, col);
+        EXECUTE format('CREATE INDEX %I ON %s USING gin (%I)',
+                       left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 48) || '_territories_idx', tbl, col);
+    END IF;
+    IF k IN ('contact', 'deal') THEN
+        -- contacts and deals are found by account when the account's territories change
+        IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = tbl
+                          AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = account)) THEN
+            EXECUTE format('CREATE INDEX %I ON %s (%I)',
+                           left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 40) || '_' || left(account, 10)
+                           || '_territory_idx', tbl, account);
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = acct.tbl AND t.tgname = 'zz_territory_cascade_update') THEN
+            EXECUTE format('CREATE TRIGGER zz_territory_cascade_update AFTER UPDATE ON %s
+                            FOR EACH ROW WHEN (OLD.%2$I IS DISTINCT FROM NEW.%2$I OR OLD.%3$I IS DISTINCT FROM NEW.%3$I)
+                            EXECUTE FUNCTION territory.cascade_trigger()', acct.tbl, acct.territory_column, acct.key_column);
+            EXECUTE format('CREATE TRIGGER zz_territory_cascade_delete AFTER DELETE ON %s
+                            FOR EACH ROW EXECUTE FUNCTION territory.cascade_trigger()', acct.tbl);
+        END IF;
+    END IF;
     -- named to fire after the application's own BEFORE triggers (they fire in name order)
     EXECUTE format('CREATE TRIGGER zz_territory_assign BEFORE INSERT OR UPDATE ON %s
                     FOR EACH ROW EXECUTE FUNCTION territory.assign_trigger()', tbl);
     EXECUTE format('CREATE TRIGGER zz_territory_history_insert AFTER INSERT ON %s
-                    FOR EACH ROW WHEN (NEW.%I OPERATOR(pg_catalog.<>) ''{}'')
-                    EXECUTE FUNCTION territory.history_trigger()', tbl, col);
+                    FOR EACH ROW WHEN (%s)
+                    EXECUTE FUNCTION territory.history_trigger()', tbl,
+                   CASE WHEN k = 'deal' THEN format('NEW.%I IS NOT NULL', col)
+                        ELSE format('NEW.%I OPERATOR(pg_catalog.<>) ''{}''', col) END);
     EXECUTE format('CREATE TRIGGER zz_territory_history_update AFTER UPDATE ON %s
                     FOR EACH ROW WHEN (OLD.%2$I IS DISTINCT FROM NEW.%2$I OR OLD.%3$I IS DISTINCT FROM NEW.%3$I)
                     EXECUTE FUNCTION territory.history_trigger()', tbl, col, key);
     EXECUTE format('CREATE TRIGGER zz_territory_history_delete AFTER DELETE ON %s
-                    FOR EACH ROW WHEN (OLD.%I OPERATOR(pg_catalog.<>) ''{}'')
-                    EXECUTE FUNCTION territory.history_trigger()', tbl, col);
+                    FOR EACH ROW WHEN (%s)
+                    EXECUTE FUNCTION territory.history_trigger()', tbl,
+                   CASE WHEN k = 'deal' THEN format('OLD.%I IS NOT NULL', col)
+                        ELSE format('OLD.%I OPERATOR(pg_catalog.<>) ''{}''', col) END);
     EXECUTE format('CREATE TRIGGER zz_territory_history_flush AFTER INSERT OR UPDATE OR DELETE ON %s
                     FOR EACH STATEMENT EXECUTE FUNCTION territory.history_flush()', tbl);
 
@@ -129,7 +185,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION territory.manage_table(regclass, text, name, name, name, name, name, name, name, name) IS
-    'Attach the extension to a table of accounts or leads: adds the territories column, its index and the assignment triggers, and assigns the existing rows';
+    'Attach the extension to a table of accounts, leads, contacts or deals: adds the territories column (deals: territory_id), its index and the assignment triggers, and assigns the existing rows';
 
 CREATE FUNCTION territory.unmanage_table(tbl regclass) RETURNS void
     LANGUAGE plpgsql
@@ -137,8 +193,23 @@ CREATE FUNCTION territory.unmanage_table(tbl regclass) RETURNS void
 AS $$
 DECLARE
     mt territory.managed_tables := territory._managed(tbl);
+    acct territory.managed_tables;
     trg text;
 BEGIN
+    IF mt.kind = 'account' AND EXISTS (SELECT FROM territory.managed_tables m WHERE m.kind IN ('contact', 'deal')) THEN
+        RAISE EXCEPTION 'contacts or deals take their territories from %', tbl
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = 'Unmanage the contact and deal tables first.';
+    END IF;
+    IF mt.kind IN ('contact', 'deal')
+       AND NOT EXISTS (SELECT FROM territory.managed_tables m
+                        WHERE m.kind IN ('contact', 'deal') AND m.tbl <> unmanage_table.tbl) THEN
+        SELECT m.* INTO acct FROM territory.managed_tables m WHERE m.kind = 'account';
+        IF FOUND THEN
+            EXECUTE format('DROP TRIGGER IF EXISTS zz_territory_cascade_update ON %s', acct.tbl);
+            EXECUTE format('DROP TRIGGER IF EXISTS zz_territory_cascade_delete ON %s', acct.tbl);
+        END IF;
+    END IF;
     FOREACH trg IN ARRAY ARRAY['zz_territory_assign', 'zz_territory_history_insert', 'zz_territory_history_update',
                                'zz_territory_history_delete', 'zz_territory_history_flush'] LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', trg, tbl);
@@ -258,8 +329,9 @@ BEGIN
         RAISE EXCEPTION 'key must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM territory._territory_model(territory);
-    IF mt.kind NOT IN ('account', 'lead') THEN
-        RAISE EXCEPTION 'records of % inherit their territories', tbl USING ERRCODE = 'wrong_object_type';
+    IF mt.kind = 'contact' THEN
+        RAISE EXCEPTION 'contacts carry their account''s territories; % cannot be assigned by hand', tbl
+            USING ERRCODE = 'wrong_object_type', HINT = 'Assign the account.';
     END IF;
     INSERT INTO territory.manual_assignments AS ma (tbl, key, territory_id, action)
         VALUES (tbl, key, _manual.territory, _manual.action)

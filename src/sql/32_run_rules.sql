@@ -45,8 +45,10 @@ BEGIN
         PERFORM territory._managed(tbl);
         RETURN ARRAY[tbl];
     END IF;
-    RETURN (SELECT coalesce(array_agg(m.tbl ORDER BY m.tbl::oid), '{}') FROM territory.managed_tables m
-             WHERE m.kind IN ('account', 'lead'));
+    -- accounts first: contacts and deals follow them
+    RETURN (SELECT coalesce(array_agg(m.tbl ORDER BY array_position('{account,lead,contact,deal}'::text[], m.kind),
+                                      m.tbl::oid), '{}')
+              FROM territory.managed_tables m);
 END
 $$;
 COMMENT ON FUNCTION territory._run_tables(regclass) IS 'Internal: the tables a rule run covers';
@@ -119,7 +121,7 @@ BEGIN
     -- the batch: the next batch_size records after last_key; write those whose territories change
     EXECUTE format($q$
         WITH batch AS MATERIALIZED (
-            SELECT t.%1$I AS k, t.%2$I AS cur, territory.compute_territories(%3$L::regclass, t) AS new
+            SELECT t.%1$I AS k, t.%2$I AS cur, (territory.compute_territories(%3$L::regclass, t))%5$s AS new
               FROM %3$s t
              WHERE $1::%4$s IS NULL OR t.%1$I > $1::%4$s
              ORDER BY t.%1$I
@@ -131,7 +133,8 @@ BEGIN
             RETURNING 1
         )
         SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM upd), (SELECT max(k)::text FROM batch)$q$,
-        mt.key_column, mt.territory_column, run.tbl, keytype)
+        mt.key_column, mt.territory_column, run.tbl, keytype,
+        CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END)
         INTO n, nchanged, last
         USING run.last_key, run.batch_size;
 
@@ -311,13 +314,15 @@ BEGIN
     -- one transaction: the previous model is archived, this one active, every record reassigned
     UPDATE territory.models m SET state = 'archived' WHERE m.state = 'active';
     UPDATE territory.models m SET state = 'active' WHERE m.id = activate_model.model;
-    FOR mt IN SELECT * FROM territory.managed_tables m WHERE m.kind IN ('account', 'lead') ORDER BY m.tbl::oid LOOP
+    -- accounts and leads; contacts and deals follow their accounts, deals without one their rules
+    FOR mt IN SELECT * FROM territory.managed_tables m WHERE m.kind IN ('account', 'lead', 'deal')
+               ORDER BY array_position('{account,lead,deal}'::text[], m.kind), m.tbl::oid LOOP
         EXECUTE format($q$
             UPDATE %1$s t SET %2$I = x.new
-              FROM (SELECT s.%3$I AS k, territory.compute_territories(%1$L::regclass, s) AS new, s.%2$I AS cur
+              FROM (SELECT s.%3$I AS k, (territory.compute_territories(%1$L::regclass, s))%4$s AS new, s.%2$I AS cur
                       FROM %1$s s) x
              WHERE t.%3$I = x.k AND x.cur IS DISTINCT FROM x.new$q$,
-            mt.tbl, mt.territory_column, mt.key_column);
+            mt.tbl, mt.territory_column, mt.key_column, CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END);
         GET DIAGNOSTICS n = ROW_COUNT;
         RAISE NOTICE 'territory: %: % records changed territories', mt.tbl, n;
     END LOOP;

@@ -58,5 +58,5 @@ REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
 GRANT SELECT ON territory.rule_runs TO PUBLIC;
 
 -- The triggers that managed tables get run for every role that writes those tables.
-GRANT EXECUTE ON FUNCTION territory.assign_trigger(), territory.history_trigger(), territory.history_flush()
-    TO PUBLIC;
+GRANT EXECUTE ON FUNCTION territory.assign_trigger(), territory.history_trigger(), territory.history_flush(),
+    territory.cascade_trigger() TO PUBLIC;
