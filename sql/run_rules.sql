@@ -35,7 +35,7 @@ SELECT count(*) AS history_rows FROM territory.assignment_history;
 -- an interrupted run (its row still says running) resumes after its last key: a new rule, then
 -- a run that stopped after key 20 (as a crash would leave it) goes on with keys 21 to 25 only
 SELECT territory.add_rule(:de, $$country = 'US'$$) AS us_rule \gset
-UPDATE territory.rule_runs SET state = 'running', finished_at = NULL, last_key = '20', processed = 20,
+UPDATE territory.rule_runs SET state = 'running', finished_at = NULL, last_key = '20', processed = 20, scanned = false,
        restart = false
  WHERE id = (SELECT max(id) FROM territory.rule_runs WHERE tbl = 'accounts'::regclass);
 CALL territory.run_rules('accounts', 100);

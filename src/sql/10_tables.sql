@@ -225,6 +225,7 @@ CREATE TABLE territory.rule_runs (
     last_key    text,
     passes      int4 NOT NULL DEFAULT 1,
     restart     bool NOT NULL DEFAULT false,
+    scanned     bool NOT NULL DEFAULT false,
     started_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     finished_at timestamptz,
@@ -243,8 +244,20 @@ COMMENT ON COLUMN territory.rule_runs.changed IS 'Records whose territories chan
 COMMENT ON COLUMN territory.rule_runs.last_key IS 'Key of the last record processed (the run resumes after it)';
 COMMENT ON COLUMN territory.rule_runs.passes IS 'Passes started: a configuration change during a run starts a new pass';
 COMMENT ON COLUMN territory.rule_runs.restart IS 'Set by a configuration change: the next batch starts a new pass';
+COMMENT ON COLUMN territory.rule_runs.scanned IS 'The current pass has read every record; what is left are the pending ones';
+
+CREATE TABLE territory.rule_run_pending (
+    run_id int8 NOT NULL REFERENCES territory.rule_runs (id) ON DELETE CASCADE,
+    key    text NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+COMMENT ON TABLE territory.rule_run_pending IS
+    'Records a batch of territory.run_rules() skipped because a writer had locked them; assigned at the end of the pass';
+COMMENT ON COLUMN territory.rule_run_pending.run_id IS 'The run';
+COMMENT ON COLUMN territory.rule_run_pending.key IS 'The record''s key, as text';
 COMMENT ON COLUMN territory.rule_runs.started_at IS 'When the run started';
 COMMENT ON COLUMN territory.rule_runs.updated_at IS 'When the last batch committed';
 COMMENT ON COLUMN territory.rule_runs.finished_at IS 'When the run finished';
 SELECT pg_catalog.pg_extension_config_dump('territory.rule_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.rule_runs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('territory.rule_run_pending', '');

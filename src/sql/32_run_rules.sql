@@ -109,16 +109,24 @@ BEGIN
     IF run.restart THEN
         RAISE NOTICE 'territory: %: the configuration changed during the run; starting pass %', run.tbl, run.passes + 1;
         UPDATE territory.rule_runs r
-           SET restart = false, passes = r.passes + 1, processed = 0, last_key = NULL,
+           SET restart = false, passes = r.passes + 1, processed = 0, last_key = NULL, scanned = false,
                total = greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = run.tbl), 0)::int8
          WHERE r.id = run_id
         RETURNING * INTO run;
+        DELETE FROM territory.rule_run_pending p WHERE p.run_id = _run_batch.run_id;
+    END IF;
+    IF run.scanned THEN
+        RETURN true;
     END IF;
     mt := territory._managed(run.tbl);
     SELECT format_type(a.atttypid, a.atttypmod) INTO keytype
       FROM pg_attribute a WHERE a.attrelid = run.tbl AND a.attname = mt.key_column;
 
-    -- the batch: the next batch_size records after last_key; write those whose territories change
+    -- The batch: the next batch_size records after last_key; write those whose territories
+    -- change.  Rows another transaction has locked are skipped, never waited for (a batch holds
+    -- the locks of the rows it wrote: waiting could deadlock with a writer); they are noted as
+    -- pending and assigned one by one at the end of the pass.  A row that changed since the
+    -- batch read it is recomputed by the assignment trigger, which sees the write.
     EXECUTE format($q$
         WITH batch AS MATERIALIZED (
             SELECT t.%1$I AS k, t.%2$I AS cur, (territory.compute_territories(%3$L::regclass, t))%5$s AS new
@@ -126,23 +134,32 @@ BEGIN
              WHERE $1::%4$s IS NULL OR t.%1$I > $1::%4$s
              ORDER BY t.%1$I
              LIMIT $2
+        ), locked AS MATERIALIZED (
+            SELECT t.%1$I AS k FROM %3$s t
+             WHERE t.%1$I IN (SELECT b.k FROM batch b WHERE b.cur IS DISTINCT FROM b.new)
+               FOR UPDATE OF t SKIP LOCKED
         ), upd AS (
             UPDATE %3$s t SET %2$I = b.new
-              FROM batch b
-             WHERE t.%1$I = b.k AND b.cur IS DISTINCT FROM b.new
+              FROM batch b JOIN locked l ON l.k = b.k
+             WHERE t.%1$I = b.k
+            RETURNING 1
+        ), pending AS (
+            INSERT INTO territory.rule_run_pending (run_id, key)
+            SELECT $3, b.k::text FROM batch b
+             WHERE b.cur IS DISTINCT FROM b.new AND b.k NOT IN (SELECT l.k FROM locked l)
             RETURNING 1
         )
-        SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM upd), (SELECT max(k)::text FROM batch)$q$,
+        SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM upd) + (SELECT count(*) FROM pending),
+               (SELECT max(k)::text FROM batch)$q$,
         mt.key_column, mt.territory_column, run.tbl, keytype,
         CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END)
         INTO n, nchanged, last
-        USING run.last_key, run.batch_size;
+        USING run.last_key, run.batch_size, run_id;
 
     UPDATE territory.rule_runs r
        SET processed = r.processed + n, changed = r.changed + coalesce(nchanged, 0),
            last_key = coalesce(last, r.last_key), updated_at = clock_timestamp(),
-           state = CASE WHEN n < run.batch_size THEN 'finished' ELSE 'running' END,
-           finished_at = CASE WHEN n < run.batch_size THEN clock_timestamp() END
+           scanned = n < run.batch_size
      WHERE r.id = run_id
     RETURNING * INTO run;
     RAISE NOTICE '%', format('territory: %s: %s of about %s records (%s%%), %s changed', run.tbl, run.processed,
@@ -150,13 +167,62 @@ BEGIN
         CASE WHEN greatest(run.total, run.processed) = 0 THEN 100
              ELSE round(100.0 * run.processed / greatest(run.total, run.processed)) END,
         run.changed);
-    IF run.state = 'finished' THEN
-        PERFORM pg_advisory_unlock(k[1], run.tbl::oid::int4);
-    END IF;
-    RETURN run.state = 'finished';
+    RETURN run.scanned;
 END
 $$;
-COMMENT ON FUNCTION territory._run_batch(int8) IS 'Internal: one batch of a rule run';
+COMMENT ON FUNCTION territory._run_batch(int8) IS 'Internal: one batch of a rule run; true when the pass has scanned every record';
+
+-- Internal: assign one record a batch had to skip (locked by a writer then); waits for it now,
+-- holding no other row lock.  False when none is left, or when a configuration change asks for
+-- a new pass.
+CREATE FUNCTION territory._run_pending(run_id int8) RETURNS bool
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k int4[] := territory._config_lock_key();
+    run territory.rule_runs;
+    pkey text;
+BEGIN
+    SELECT p.key INTO pkey FROM territory.rule_run_pending p WHERE p.run_id = _run_pending.run_id
+     ORDER BY p.key LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    SELECT * INTO run FROM territory.rule_runs r WHERE r.id = run_id;
+    IF run.restart THEN
+        RETURN false;
+    END IF;
+    -- the row first (this may wait for its writer), then the configuration
+    PERFORM territory._reassign(run.tbl, pkey, false);
+    PERFORM pg_advisory_xact_lock_shared(k[1], k[2]);
+    DELETE FROM territory.rule_run_pending p WHERE p.run_id = _run_pending.run_id AND p.key = pkey;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION territory._run_pending(int8) IS 'Internal: assigns one record a batch skipped';
+
+-- Internal: ends a run when its pass is complete and no configuration change asked for another.
+CREATE FUNCTION territory._run_finish(run_id int8) RETURNS bool
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k int4[] := territory._config_lock_key();
+    run territory.rule_runs;
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(k[1], k[2]);
+    SELECT * INTO run FROM territory.rule_runs r WHERE r.id = run_id FOR UPDATE;
+    IF run.restart OR EXISTS (SELECT FROM territory.rule_run_pending p WHERE p.run_id = _run_finish.run_id) THEN
+        RETURN false;
+    END IF;
+    UPDATE territory.rule_runs r SET state = 'finished', finished_at = clock_timestamp()
+     WHERE r.id = run_id;
+    PERFORM pg_advisory_unlock(k[1], run.tbl::oid::int4);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION territory._run_finish(int8) IS 'Internal: finishes a rule run';
 
 -- Not pinned to a search_path: a procedure with SET cannot commit.  It only calls pinned functions.
 CREATE PROCEDURE territory.run_rules(tbl regclass DEFAULT NULL, batch_size int4 DEFAULT 10000)
@@ -171,7 +237,18 @@ BEGIN
         run_id := territory._run_start(t, run_rules.batch_size);
         COMMIT;
         LOOP
-            done := territory._run_batch(run_id);
+            -- a pass: the batches, then the records they had to skip
+            LOOP
+                done := territory._run_batch(run_id);
+                COMMIT;
+                EXIT WHEN done;
+            END LOOP;
+            LOOP
+                done := NOT territory._run_pending(run_id);
+                COMMIT;
+                EXIT WHEN done;
+            END LOOP;
+            done := territory._run_finish(run_id);
             COMMIT;
             EXIT WHEN done;
         END LOOP;

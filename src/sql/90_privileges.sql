@@ -46,6 +46,8 @@ REVOKE ALL ON FUNCTION
     territory._run_tables(regclass),
     territory._run_start(regclass, int4),
     territory._run_batch(int8),
+    territory._run_pending(int8),
+    territory._run_finish(int8),
     territory.compute_territories(regclass, record),
     territory._rule_results(regclass, record),
     territory.explain(regclass, text),
@@ -55,7 +57,7 @@ REVOKE ALL ON FUNCTION
     territory.activate_model(int4)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
-GRANT SELECT ON territory.rule_runs TO PUBLIC;
+GRANT SELECT ON territory.rule_runs, territory.rule_run_pending TO PUBLIC;
 
 -- The triggers that managed tables get run for every role that writes those tables.
 GRANT EXECUTE ON FUNCTION territory.assign_trigger(), territory.history_trigger(), territory.history_flush(),

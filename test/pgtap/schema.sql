@@ -5,7 +5,7 @@ SELECT plan(32);
 
 SELECT has_schema('territory');
 SELECT tables_are('territory', ARRAY['models', 'territory_types', 'territories', 'managed_tables', 'rules',
-                                   'manual_assignments', 'assignment_history', 'rule_runs']);
+                                   'manual_assignments', 'assignment_history', 'rule_runs', 'rule_run_pending']);
 SELECT has_pk('territory', 'models', 'models has a primary key');
 SELECT has_pk('territory', 'territory_types', 'territory_types has a primary key');
 SELECT has_pk('territory', 'territories', 'territories has a primary key');
@@ -23,7 +23,7 @@ SELECT set_eq(
           'territory.territory_types_id_seq', 'territory.territories', 'territory.territories_id_seq',
           'territory.managed_tables', 'territory.rules', 'territory.rules_id_seq', 'territory.manual_assignments',
           'territory.assignment_history', 'territory.assignment_history_id_seq', 'territory.rule_runs',
-          'territory.rule_runs_id_seq'],
+          'territory.rule_runs_id_seq', 'territory.rule_run_pending'],
     'configuration tables and sequences are registered with pg_extension_config_dump');
 
 -- fresh install: one active model called default
