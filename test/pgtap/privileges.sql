@@ -1,7 +1,7 @@
 -- Privileges and security: who may read, who may change, and search_path hijacking.
 BEGIN;
 CREATE EXTENSION territory;
-SELECT plan(26);
+SELECT plan(34);
 
 CREATE ROLE tap_nobody NOLOGIN;
 CREATE ROLE tap_admin NOLOGIN;
@@ -80,6 +80,32 @@ RESET ROLE;
 SELECT is((SELECT code FROM territory.territories WHERE name = 'Hijack Test'), 'HIJACK_TEST',
           'the generated code used the real upper()');
 SELECT is_empty($$SELECT * FROM tap_evil.calls$$, 'no hostile function or operator was called');
+
+-- an application role with rights on its own tables only: the assignment triggers still work
+-- (they read the configuration and write the history as the extension's owner)
+CREATE ROLE tap_app NOLOGIN;
+CREATE TABLE public.tap_accounts (id int PRIMARY KEY, country text, owner_id text);
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.tap_accounts TO tap_app;
+SELECT territory.manage_table('public.tap_accounts', 'account');
+SELECT territory.add_rule(:g, $$country = 'DE'$$, tbl => 'public.tap_accounts');
+SET LOCAL ROLE tap_app;
+SELECT lives_ok($$INSERT INTO public.tap_accounts VALUES (1, 'DE', 'x'), (2, 'FR', 'y')$$,
+                'an application role inserts into a managed table without any grant on the extension');
+SELECT lives_ok($$UPDATE public.tap_accounts SET country = 'DE' WHERE id = 2$$,
+                'and updates it');
+SELECT results_eq($$SELECT id, territories FROM public.tap_accounts ORDER BY id$$,
+                  format($$VALUES (1, ARRAY[%s]), (2, ARRAY[%s])$$, :g, :g),
+                  'its records are assigned');
+SELECT throws_ok($$SELECT count(*) FROM territory.assignment_history$$, '42501', NULL,
+                 'but it cannot read the history');
+SELECT throws_ok($$SELECT territory.add_rule(1, 'true', tbl => 'public.tap_accounts')$$, '42501', NULL,
+                 'nor add rules');
+SELECT throws_ok($$CALL territory.run_rules()$$, '42501', NULL, 'nor run the rules');
+SELECT throws_ok($$SELECT territory.assign('public.tap_accounts', '1', 1)$$, '42501', NULL,
+                 'nor assign by hand');
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM territory.assignment_history WHERE tbl = 'public.tap_accounts'::regclass),
+          2, 'the history was written for it');
 
 SELECT * FROM finish();
 ROLLBACK;
