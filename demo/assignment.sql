@@ -51,3 +51,17 @@ SELECT n,
 INSERT INTO leads (company, country, city, owner_id)
 SELECT 'Lead ' || n, (ARRAY['DE', 'FR', 'US', 'JP', 'BR', 'ZZ'])[1 + n % 6], NULL, NULL
   FROM generate_series(1, 300) n;
+
+-- contacts carry their account's territories; a deal carries one: the account territory of the
+-- most important type (Named Accounts before City), then the deepest, then the lowest id
+CREATE TABLE contacts (id bigint PRIMARY KEY, account_id bigint, full_name text, owner_id text);
+CREATE TABLE deals (id bigint PRIMARY KEY, account_id bigint, name text, amount numeric, close_date date,
+                    stage text, created_at timestamptz DEFAULT now(), owner_id text);
+SELECT territory.manage_table('contacts', 'contact');
+SELECT territory.manage_table('deals', 'deal');
+INSERT INTO contacts SELECT n, 1 + (n % 2000), 'Contact ' || n, 'rep' || (1 + n % 40) FROM generate_series(1, 4000) n;
+INSERT INTO deals (id, account_id, name, amount, close_date, stage, owner_id)
+SELECT n, 1 + (n % 2000), 'Deal ' || n, round((random() * 500000)::numeric, -2),
+       date '2026-10-01' + (n % 90), (ARRAY['Prospecting', 'Proposal', 'Negotiation', 'Closed Won'])[1 + n % 4],
+       'rep' || (1 + n % 40)
+  FROM generate_series(1, 3000) n;
