@@ -572,6 +572,7 @@ typedef struct HistoryEntry
 #define HISTORY_FLUSH_AT 10000
 
 static MemoryContext history_cxt = NULL;
+static SPIPlanPtr history_plan = NULL;
 static HistoryEntry *history = NULL;
 static int32 nhistory = 0;
 static int32 maxhistory = 0;
@@ -669,12 +670,21 @@ HistoryFlush(void)
 
 	TerritoryBecomeOwner(&save);
 	SPI_connect();
-	if (SPI_execute_with_args("INSERT INTO territory.assignment_history"
-							  " (tbl, key, territory_id, action, cause, rule_id)"
-							  " SELECT * FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.regclass[]),"
-							  " pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4),"
-							  " pg_catalog.unnest($5), pg_catalog.unnest($6))",
-							  6, (Oid *) types, args, NULL, false, 0) != SPI_OK_INSERT)
+	/* prepared once per backend: parsing and planning it per statement cost more than the insert */
+	if (history_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare("INSERT INTO territory.assignment_history"
+									   " (tbl, key, territory_id, action, cause, rule_id)"
+									   " SELECT * FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.regclass[]),"
+									   " pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4),"
+									   " pg_catalog.unnest($5), pg_catalog.unnest($6))",
+									   6, (Oid *) types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
+		history_plan = plan;
+	}
+	if (SPI_execute_plan(history_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write territory.assignment_history");
 	SPI_finish();
 	TerritoryRestoreUser(&save);

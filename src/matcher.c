@@ -115,6 +115,8 @@ struct Matcher
 	uint32		stamp;
 	uint32	   *candidate_stamp;	/* by rule */
 	uint32	   *result_stamp;		/* by rule: result valid for this record */
+	bool	   *indexed;			/* by rule: it has an index entry, so it holds only as a candidate */
+	bool		probed;				/* the indexes were probed for the current record */
 	bool	   *result;
 	int32	   *candidates;
 	int32	   *matched;			/* territory indexes */
@@ -398,7 +400,10 @@ IndexRule(Matcher *m, int32 rule, Node *expr)
 	for (rank = 0; rank < 5; rank++)
 		foreach(lc, conjuncts)
 			if (ConjunctRank(lfirst(lc)) == rank && IndexConjunct(m, rule, lfirst(lc)))
+			{
+				m->indexed[rule] = true;
 				return;
+			}
 	m->always = repalloc(m->always, sizeof(int32) * (m->nalways + 1));
 	m->always[m->nalways++] = rule;
 }
@@ -642,6 +647,7 @@ BuildMatcher(Oid relid, int32 model)
 
 	MemoryContextSwitchTo(cxt);
 	m->rules = palloc0(sizeof(MatchRule) * Max(nrows, 1));
+	m->indexed = palloc0(sizeof(bool) * Max(nrows, 1));
 	m->territories = palloc0(sizeof(MatchTerritory) * Max(nrows, 1));
 	for (i = 0; i < nrows; i++)
 	{
@@ -955,10 +961,17 @@ RuleHolds(Matcher *m, int32 rule)
 	if (m->result_stamp[rule] != m->stamp)
 	{
 		bool		isnull;
-		Datum		d = ExecEvalExprSwitchContext(m->rules[rule].state, m->econtext, &isnull);
+		Datum		d;
 
-		m->result[rule] = !isnull && DatumGetBool(d);
 		m->result_stamp[rule] = m->stamp;
+		/* an indexed rule that the probes did not name cannot hold: its indexed conjunct fails */
+		if (m->probed && m->indexed[rule] && m->candidate_stamp[rule] != m->stamp)
+			m->result[rule] = false;
+		else
+		{
+			d = ExecEvalExprSwitchContext(m->rules[rule].state, m->econtext, &isnull);
+			m->result[rule] = !isnull && DatumGetBool(d);
+		}
 	}
 	return m->result[rule];
 }
@@ -1007,11 +1020,13 @@ MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out)
 	}
 	ResetExprContext(m->econtext);
 	m->econtext->ecxt_scantuple = slot;
+	m->probed = false;
 
 	for (i = 0; i < m->nprobes; i++)
 		ProbeValue(m, &m->probes[i], slot, &ncand);
 	for (i = 0; i < m->nalways; i++)
 		AddCandidate(m, &ncand, m->always[i]);
+	m->probed = true;
 
 	for (i = 0; i < ncand; i++)
 	{
@@ -1021,7 +1036,8 @@ MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out)
 
 		if (m->territory_stamp[ti] == m->stamp)
 			continue;			/* already matched */
-		if (RuleHolds(m, rule) && InheritedHold(m, t))
+		/* inherited rules first: they are shared, memoized, and often fail */
+		if (InheritedHold(m, t) && RuleHolds(m, rule))
 		{
 			m->territory_stamp[ti] = m->stamp;
 			m->matched[nmatched++] = ti;
@@ -1073,6 +1089,7 @@ RuleOfTerritory(Matcher *m, TupleTableSlot *slot, int32 territory_id)
 {
 	int32		i;
 
+	m->probed = false;
 	if (++m->stamp == 0)
 		m->stamp = 1;
 	ResetExprContext(m->econtext);
@@ -1119,6 +1136,7 @@ MatcherRule(Matcher *m, int32 index)
 bool
 MatcherEvaluate(Matcher *m, TupleTableSlot *slot, int32 index)
 {
+	m->probed = false;
 	if (++m->stamp == 0)
 		m->stamp = 1;
 	ResetExprContext(m->econtext);

@@ -25,7 +25,6 @@ COMMENT ON FUNCTION territory.history_trigger() IS
 
 CREATE FUNCTION territory.history_flush() RETURNS trigger
     LANGUAGE c
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'territory_history_flush';
 COMMENT ON FUNCTION territory.history_flush() IS
     'AFTER statement trigger of managed tables: writes the recorded changes to territory.assignment_history';
