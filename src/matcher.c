@@ -90,9 +90,32 @@ typedef struct Probe
 	int32	   *lens;
 } Probe;
 
+/*
+ * Compiling indexes one conjunct per rule, the one whose key the fewest rules share: a first
+ * pass counts how many rules each key (or range probe) would carry, a second prices each rule's
+ * conjuncts by their most crowded key, a third adds the cheapest.
+ */
+typedef enum IndexMode
+{
+	INDEX_ADD,
+	INDEX_COUNT,
+	INDEX_COST
+} IndexMode;
+
+typedef struct KeyCount
+{
+	int32		probe;			/* index into probes */
+	int32		len;
+	uint32		hash;
+	int64		count;
+} KeyCount;
+
 struct Matcher
 {
 	MemoryContext cxt;
+	IndexMode	mode;
+	HTAB	   *counts;			/* KeyCount, while compiling */
+	int64		cost;
 	Oid			relid;
 	ManagedTable table;
 	bool		valid;
@@ -184,9 +207,31 @@ GetProbe(Matcher *m, ProbeKind kind, AttrNumber attno, Oid collation, Oid fnoid)
 }
 
 static void
-AddEntry(Probe *p, uint32 hash, int32 len, Datum bound, int32 rule)
+AddEntry(Matcher *m, Probe *p, uint32 hash, int32 len, Datum bound, int32 rule)
 {
 	ProbeEntry *e;
+
+	if (m->mode != INDEX_ADD)
+	{
+		KeyCount	key;
+		KeyCount   *kc;
+		bool		found;
+
+		/* range and null probes are priced as a whole: every such entry may be a candidate */
+		memset(&key, 0, sizeof(key));
+		key.probe = p - m->probes;
+		if (p->kind == PROBE_EQ || p->kind == PROBE_PREFIX)
+		{
+			key.len = len;
+			key.hash = hash;
+		}
+		kc = hash_search(m->counts, &key, m->mode == INDEX_COUNT ? HASH_ENTER : HASH_FIND, &found);
+		if (m->mode == INDEX_COUNT)
+			kc->count = found ? kc->count + 1 : 1;
+		else
+			m->cost = Max(m->cost, kc ? kc->count : 0);
+		return;
+	}
 
 	if (p->nentries == p->maxentries)
 	{
@@ -250,7 +295,7 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 
 		if (nt->nulltesttype != IS_NULL || nt->argisrow || var == NULL)
 			return false;
-		AddEntry(GetProbe(m, PROBE_NULL, var->varattno, InvalidOid, InvalidOid), 0, 0, 0, rule);
+		AddEntry(m, GetProbe(m, PROBE_NULL, var->varattno, InvalidOid, InvalidOid), 0, 0, 0, rule);
 		return true;
 	}
 	if (IsA(clause, ScalarArrayOpExpr))
@@ -283,7 +328,7 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 		p = GetProbe(m, PROBE_EQ, var->varattno, sa->inputcollid, tc->hash_proc);
 		for (i = 0; i < nelems; i++)
 			if (!nulls[i])
-				AddEntry(p, HashValue(&p->fn, p->collation, elems[i]), 0, 0, rule);
+				AddEntry(m, p, HashValue(&p->fn, p->collation, elems[i]), 0, 0, rule);
 		return true;
 	}
 	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
@@ -326,8 +371,8 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 			if (len == 0)
 				return false;
 			p = GetProbe(m, PROBE_PREFIX, var->varattno, op->inputcollid, F_HASHTEXT);
-			AddEntry(p, HashValue(&p->fn, p->collation,
-								  PointerGetDatum(cstring_to_text_with_len(prefix, len))),
+			AddEntry(m, p, HashValue(&p->fn, p->collation,
+									 PointerGetDatum(cstring_to_text_with_len(prefix, len))),
 					 len, 0, rule);
 			return true;
 		}
@@ -340,7 +385,7 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 		{
 			Probe	   *p = GetProbe(m, PROBE_EQ, var->varattno, op->inputcollid, tc->hash_proc);
 
-			AddEntry(p, HashValue(&p->fn, p->collation, c->constvalue), 0, 0, rule);
+			AddEntry(m, p, HashValue(&p->fn, p->collation, c->constvalue), 0, 0, rule);
 			return true;
 		}
 		if (!OidIsValid(tc->btree_opf) || !OidIsValid(tc->cmp_proc))
@@ -362,7 +407,9 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 			else
 				continue;
 			p = GetProbe(m, kind, var->varattno, op->inputcollid, tc->cmp_proc);
-			AddEntry(p, 0, 0, datumCopy(c->constvalue, c->constbyval, c->constlen), rule);
+			AddEntry(m, p, 0, 0,
+					 m->mode == INDEX_ADD ? datumCopy(c->constvalue, c->constbyval, c->constlen) : 0,
+					 rule);
 			return true;
 		}
 	}
@@ -390,20 +437,49 @@ ConjunctRank(Node *clause)
 	return 5;
 }
 
+/* Count the keys of every indexable conjunct of every rule (first pass). */
+static void
+CountRuleKeys(Matcher *m, int32 rule, Node *expr)
+{
+	ListCell   *lc;
+
+	m->mode = INDEX_COUNT;
+	foreach(lc, make_ands_implicit((Expr *) expr))
+		(void) IndexConjunct(m, rule, lfirst(lc));
+	m->mode = INDEX_ADD;
+}
+
+/* Index the conjunct of a rule whose key the fewest rules share; ties go by shape. */
 static void
 IndexRule(Matcher *m, int32 rule, Node *expr)
 {
 	List	   *conjuncts = make_ands_implicit((Expr *) expr);
-	int			rank;
+	Node	   *best = NULL;
+	int64		bestcost = PG_INT64_MAX;
+	int			bestrank = INT_MAX;
 	ListCell   *lc;
 
-	for (rank = 0; rank < 5; rank++)
-		foreach(lc, conjuncts)
-			if (ConjunctRank(lfirst(lc)) == rank && IndexConjunct(m, rule, lfirst(lc)))
-			{
-				m->indexed[rule] = true;
-				return;
-			}
+	foreach(lc, conjuncts)
+	{
+		Node	   *clause = lfirst(lc);
+		int			rank = ConjunctRank(clause);
+
+		m->mode = INDEX_COST;
+		m->cost = 0;
+		if (IndexConjunct(m, rule, clause) &&
+			(m->cost < bestcost || (m->cost == bestcost && rank < bestrank)))
+		{
+			best = clause;
+			bestcost = m->cost;
+			bestrank = rank;
+		}
+	}
+	m->mode = INDEX_ADD;
+	if (best != NULL && IndexConjunct(m, rule, best))
+	{
+		m->indexed[rule] = true;
+		return;
+	}
 	m->always = repalloc(m->always, sizeof(int32) * (m->nalways + 1));
 	m->always[m->nalways++] = rule;
 }
@@ -699,10 +775,32 @@ BuildMatcher(Oid relid, int32 model)
 			}
 			t->own[t->nown++] = m->nrules;
 		}
-		IndexRule(m, m->nrules, expr);
 		m->nrules++;
 	}
 	SPI_finish();
+
+	/* index one conjunct per rule: count every key, then pick each rule's least shared one */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = offsetof(KeyCount, count);
+	ctl.entrysize = sizeof(KeyCount);
+	ctl.hcxt = CurrentMemoryContext;
+	m->counts = hash_create("territory matcher key counts", Max(m->nrules * 2, 64), &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < (uint64) m->nrules; i++)
+		CountRuleKeys(m, i, m->rules[i].expr);
+	for (i = 0; i < (uint64) m->nrules; i++)
+		IndexRule(m, i, m->rules[i].expr);
+	hash_destroy(m->counts);
+	m->counts = NULL;
+	{
+		/* drop the probes no rule ended up in */
+		int32		k = 0;
+
+		for (i = 0; i < (uint64) m->nprobes; i++)
+			if (m->probes[i].nentries > 0)
+				m->probes[k++] = m->probes[i];
+		m->nprobes = k;
+	}
 	table_close(rel, NoLock);
 
 	/* inherited rules: the apply_to_children rules of every ancestor that has rules */
