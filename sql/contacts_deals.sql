@@ -91,5 +91,15 @@ SELECT territory.unmanage_table('contacts');
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND NOT tgisinternal ORDER BY 1;
 SELECT territory.unmanage_table('accounts');
 
+-- a dropped table is forgotten, with its rules; the cascade goes with the last dependent
+SELECT territory.manage_table('accounts', 'account');
+SELECT territory.manage_table('contacts', 'contact');
+SELECT territory.add_rule(:de, $$country = 'DE'$$);
+DROP TABLE contacts;
+SELECT tbl, kind FROM territory.managed_tables;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND NOT tgisinternal ORDER BY 1;
+DROP TABLE accounts;
+SELECT count(*) AS managed, (SELECT count(*) FROM territory.rules) AS rules FROM territory.managed_tables;
+
 DROP EXTENSION territory CASCADE;
-DROP TABLE accounts, contacts, deals, odd_deals;
+DROP TABLE deals, odd_deals;

@@ -254,3 +254,35 @@ CREATE TRIGGER zz_managed_tables_guard AFTER INSERT OR UPDATE OR DELETE OR TRUNC
     FOR EACH STATEMENT EXECUTE FUNCTION territory._config_guard();
 CREATE TRIGGER zz_manual_assignments_guard AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.manual_assignments
     FOR EACH STATEMENT EXECUTE FUNCTION territory._config_guard();
+
+-- A managed table that is dropped leaves the configuration with it (its rules and manual
+-- assignments go by cascade); its history stays.
+CREATE FUNCTION territory._on_sql_drop() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    acct regclass;
+BEGIN
+    -- nothing to do while the extension itself is being dropped
+    IF to_regclass('territory.managed_tables') IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM territory.managed_tables m
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = m.tbl::oid;
+    IF NOT FOUND THEN
+        RETURN;     -- no managed table went (this also ends the recursion of the drops below)
+    END IF;
+    -- the account table's cascade triggers go with the last contact or deal table
+    IF NOT EXISTS (SELECT FROM territory.managed_tables m WHERE m.kind IN ('contact', 'deal')) THEN
+        FOR acct IN SELECT m.tbl FROM territory.managed_tables m WHERE m.kind = 'account' LOOP
+            EXECUTE format('DROP TRIGGER IF EXISTS zz_territory_cascade_update ON %s', acct);
+            EXECUTE format('DROP TRIGGER IF EXISTS zz_territory_cascade_delete ON %s', acct);
+        END LOOP;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._on_sql_drop() IS
+    'Internal event trigger: forgets managed tables that are dropped';
+CREATE EVENT TRIGGER territory_sql_drop ON sql_drop EXECUTE FUNCTION territory._on_sql_drop();

@@ -42,6 +42,7 @@ REVOKE ALL ON FUNCTION
     territory._rules_before_write(),
     territory._rules_before_delete(),
     territory._parent_model(int4, int4, bool),
+    territory._on_sql_drop(),
     territory._config_guard(),
     territory._run_tables(regclass),
     territory._run_start(regclass, int4),
