@@ -932,6 +932,22 @@ RecordSlot(FunctionCallInfo fcinfo, Oid relid, HeapTupleHeader rec, HeapTupleDat
 	return cs->slot;
 }
 
+/* The territories a model's rules and manual assignments give the row in argument 1 of table arg 0. */
+static Datum
+ComputeTerritories(FunctionCallInfo fcinfo, int32 model)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
+	HeapTupleData tuple;
+	TupleTableSlot *slot = RecordSlot(fcinfo, relid, rec, &tuple);
+	ManualSet  *ms = GetManualSetFor(relid, model);
+	Matcher    *m = GetMatcherFor(relid, model);
+	int32	   *ids;
+	int32		n = RecordTerritories(m, ms, slot, &ids);
+
+	PG_RETURN_ARRAYTYPE_P(IdArray(ids, n));
+}
+
 /*
  * territory.compute_territories(tbl regclass, rec record) RETURNS int4[]: the territories the
  * rules and manual assignments give a row of tbl now, without writing anything.
@@ -940,16 +956,7 @@ PG_FUNCTION_INFO_V1(territory_compute_territories);
 Datum
 territory_compute_territories(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
-	HeapTupleData tuple;
-	TupleTableSlot *slot = RecordSlot(fcinfo, relid, rec, &tuple);
-	ManualSet  *ms = GetManualSet(relid);
-	Matcher    *m = GetMatcher(relid);
-	int32	   *ids;
-	int32		n = RecordTerritories(m, ms, slot, &ids);
-
-	PG_RETURN_ARRAYTYPE_P(IdArray(ids, n));
+	return ComputeTerritories(fcinfo, HierarchyActiveModel(HierarchyCurrent()));
 }
 
 /*
@@ -960,17 +967,7 @@ PG_FUNCTION_INFO_V1(territory_compute_territories_in);
 Datum
 territory_compute_territories_in(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
-	int32		model = PG_GETARG_INT32(2);
-	HeapTupleData tuple;
-	TupleTableSlot *slot = RecordSlot(fcinfo, relid, rec, &tuple);
-	ManualSet  *ms = GetManualSetFor(relid, model);
-	Matcher    *m = GetMatcherFor(relid, model);
-	int32	   *ids;
-	int32		n = RecordTerritories(m, ms, slot, &ids);
-
-	PG_RETURN_ARRAYTYPE_P(IdArray(ids, n));
+	return ComputeTerritories(fcinfo, PG_GETARG_INT32(2));
 }
 
 /*
