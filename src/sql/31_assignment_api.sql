@@ -19,6 +19,15 @@ END
 $$;
 COMMENT ON FUNCTION territory._managed(regclass) IS 'Internal: the managed_tables row of a table; error when not managed';
 
+-- Internal: the type of a managed table's key column, as SQL (to cast a key given as text).
+CREATE FUNCTION territory._key_type(tbl regclass) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN (SELECT format_type(a.atttypid, a.atttypmod)
+              FROM pg_attribute a JOIN territory.managed_tables m ON m.tbl = a.attrelid AND m.key_column = a.attname
+             WHERE a.attrelid = _key_type.tbl);
+COMMENT ON FUNCTION territory._key_type(regclass) IS 'Internal: the SQL type of a managed table''s key';
+
 -- Internal: a mapped column of a table, checked: it must exist and, when types are given, have
 -- one of them.
 CREATE FUNCTION territory._check_column(tbl regclass, what text, col name, types regtype[] DEFAULT NULL)
@@ -305,8 +314,7 @@ DECLARE
 BEGIN
     PERFORM set_config('territory.force_assign', 'on', true);
     EXECUTE format('UPDATE %s SET %I = %I WHERE %I = $1::%s', tbl, mt.territory_column, mt.territory_column,
-                   mt.key_column, (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
-                                    WHERE a.attrelid = tbl AND a.attname = mt.key_column))
+                   mt.key_column, territory._key_type(tbl))
         USING key;
     GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM set_config('territory.force_assign', 'off', true);

@@ -119,8 +119,7 @@ BEGIN
         RETURN true;
     END IF;
     mt := territory._managed(run.tbl);
-    SELECT format_type(a.atttypid, a.atttypmod) INTO keytype
-      FROM pg_attribute a WHERE a.attrelid = run.tbl AND a.attname = mt.key_column;
+    keytype := territory._key_type(run.tbl);
 
     -- The batch: the next batch_size records after last_key; write those whose territories
     -- change.  Rows another transaction has locked are skipped, never waited for (a batch holds
@@ -282,9 +281,7 @@ BEGIN
     IF key IS NULL THEN
         RAISE EXCEPTION 'key must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    EXECUTE format('SELECT t FROM %s t WHERE %I = $1::%s', tbl, mt.key_column,
-                   (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
-                     WHERE a.attrelid = tbl AND a.attname = mt.key_column))
+    EXECUTE format('SELECT t FROM %s t WHERE %I = $1::%s', tbl, mt.key_column, territory._key_type(tbl))
         INTO rec USING key;
     IF rec IS NULL THEN
         RAISE EXCEPTION 'no record of % has key %', tbl, key USING ERRCODE = 'no_data_found';

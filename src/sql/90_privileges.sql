@@ -23,6 +23,7 @@ REVOKE ALL ON FUNCTION
     territory._territories_before_delete(),
     territory._models_before_write(),
     territory._managed(regclass),
+    territory._key_type(regclass),
     territory._check_column(regclass, text, name, regtype[]),
     territory.manage_table(regclass, text, name, name, name, name, name, name, name, name),
     territory.unmanage_table(regclass),
