@@ -12,7 +12,7 @@ SELECT bench.start('match-1', 'bulk loads through the assignment trigger',
     || 'states for US, CA, MX, BR, IN and AU, following the postal code; 20 industries; revenue from 100 k to 100 G) '
     || 'are loaded from a staging table with `INSERT INTO accounts SELECT * FROM staging` and from a server-side file '
     || 'with `COPY accounts (...) FROM ''/tmp/...''`, each run in its own transaction with its commit, the table '
-    || '(and `territory.assignment_history`) truncated before each run, untimed. '
+    || '(and `territory.assignment_log`) truncated before each run, untimed. '
     || 'The territories: Global / 10 regions (`billing_country IN (...)`) / 62 countries (`billing_country = ''US''`, '
     || 'apply_to_children) / districts (`billing_state IN (...)` or `billing_postal_code LIKE ''7%''`, apply_to_children) '
     || '/ postal areas (`billing_postal_code LIKE ''941%''`), with the district and area rules shared among the countries '
@@ -25,10 +25,11 @@ SELECT bench.start('match-1', 'bulk loads through the assignment trigger',
     || 'ancestors, one `SELECT array_agg(...)` per row keeping the deepest match per branch, same territories column '
     || 'and GIN index, no history), too slow for the whole load: run on a 1 % sample (every 100th account) and '
     || 'extrapolated per row (× 100); it gives the same territories as the C trigger on every sampled account (checked). '
-    || 'Two more INSERT lines say where the time goes: the managed table with its history triggers disabled '
+    || 'Two more INSERT lines say where the time goes: the managed table with `territory.history = off` '
     || '(matching, territories column and GIN index) and the territories precomputed into the same table '
     || 'without any trigger (storing them: column and GIN index); their difference is the trigger''s matching alone. '
-    || 'The history triggers write a row per territory of each account (about two) to `territory.assignment_history`.',
+    || 'The history is one `territory.assignment_log` row per account (its territories, what was added and why), '
+    || 'written from the trigger''s buffer with `heap_multi_insert`.',
     to_char(bench.accounts(), 'FM999,999,999') || ' accounts');
 
 -- ---------------------------------------------------------------- the data
@@ -140,7 +141,7 @@ BEGIN
             setup => 'TRUNCATE accounts_bare');
         CALL bench.measure('match-1', lbl, managed,
             format('SELECT bench.rows(%L)', format(load, 'accounts')),
-            setup => 'TRUNCATE accounts, territory.assignment_history');
+            setup => 'TRUNCATE accounts, territory.assignment_log');
         PERFORM bench.difference('match-1', lbl, added, managed, bare);
         CALL bench.measure('match-1', lbl, plpgsql,
             format('SELECT bench.rows(%L)', format(sample_load, 'accounts_plpgsql')),
@@ -161,21 +162,17 @@ BEGIN
             DROP TABLE bench.staging_stored;
             TRUNCATE accounts_stored;
             COMMIT;
-            ALTER TABLE accounts DISABLE TRIGGER zz_territory_history_insert;
-            ALTER TABLE accounts DISABLE TRIGGER zz_territory_history_flush;
-            COMMIT;
-            CALL bench.measure('match-1', lbl, 'managed table with its history triggers disabled (matching and storing)',
+            SET territory.history = off;
+            CALL bench.measure('match-1', lbl, 'managed table with the history off (matching and storing)',
                 format('SELECT bench.rows(%L)', format(load, 'accounts')),
-                setup => 'TRUNCATE accounts, territory.assignment_history');
-            PERFORM bench.difference('match-1', lbl, 'the trigger''s matching alone (history disabled − storing)',
-                'managed table with its history triggers disabled (matching and storing)',
+                setup => 'TRUNCATE accounts, territory.assignment_log');
+            PERFORM bench.difference('match-1', lbl, 'the trigger''s matching alone (history off − storing)',
+                'managed table with the history off (matching and storing)',
                 'territories precomputed, column + GIN index, no trigger (storing them)');
-            ALTER TABLE accounts ENABLE TRIGGER zz_territory_history_insert;
-            ALTER TABLE accounts ENABLE TRIGGER zz_territory_history_flush;
-            COMMIT;
+            RESET territory.history;
         END IF;
     END LOOP;
-    TRUNCATE accounts, accounts_bare, accounts_plpgsql, territory.assignment_history;
+    TRUNCATE accounts, accounts_bare, accounts_plpgsql, territory.assignment_log;
     COMMIT;
 END
 $$;
@@ -205,8 +202,8 @@ SELECT bench.target('match-1', format('%s at 1,000 rules: time added ≤ 1.0× t
                ('COPY', 'COPY FROM a file of %s accounts, %s rules')) AS v (l, f),
        LATERAL (SELECT format(v.f, to_char(bench.accounts(), 'FM999,999,999'), '1,000') AS c1,
                        format(v.f, to_char(bench.accounts(), 'FM999,999,999'), '5,000') AS c5) AS c;
-SELECT bench.target('match-1', 'INSERT … SELECT: the trigger''s matching alone (history disabled − storing) at 5,000 rules < 5× at 1,000 (sublinear)',
-                    format('INSERT … SELECT of %s accounts, 5,000 rules', n), 'the trigger''s matching alone (history disabled − storing)',
-                    format('INSERT … SELECT of %s accounts, 1,000 rules', n), 'the trigger''s matching alone (history disabled − storing)',
+SELECT bench.target('match-1', 'INSERT … SELECT: the trigger''s matching alone (history off − storing) at 5,000 rules < 5× at 1,000 (sublinear)',
+                    format('INSERT … SELECT of %s accounts, 5,000 rules', n), 'the trigger''s matching alone (history off − storing)',
+                    format('INSERT … SELECT of %s accounts, 1,000 rules', n), 'the trigger''s matching alone (history off − storing)',
                     '<=', 5)
   FROM to_char(bench.accounts(), 'FM999,999,999') AS n;

@@ -25,7 +25,7 @@ CREATE TABLE accounts (LIKE bench.staging INCLUDING ALL);
 SELECT territory.manage_table('accounts', 'account');
 SELECT bench.use_rule_set(1000, 'accounts');
 INSERT INTO accounts SELECT * FROM bench.staging;
-TRUNCATE territory.assignment_history;
+TRUNCATE territory.assignment_log;
 
 -- the SQL alternative: rules as rows of columns, the accounts copied without trigger
 CREATE TABLE sql_rules AS

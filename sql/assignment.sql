@@ -155,6 +155,35 @@ ROLLBACK TO SAVEPOINT s;
 INSERT INTO accounts VALUES (22, 'Kept', 'FR', '75002', NULL, NULL, 'x');
 COMMIT;
 SELECT key, territory_id, action FROM territory.assignment_history WHERE key IN ('20', '21', '22') ORDER BY id;
+-- INSERT ... ON CONFLICT: a skipped row leaves no history; DO UPDATE is recorded as the update
+-- it is; a change made before a savepoint survives a rollback to it
+BEGIN;
+INSERT INTO accounts VALUES (23, 'Upsert', 'DE', '10115', NULL, NULL, 'x') ON CONFLICT DO NOTHING;
+INSERT INTO accounts VALUES (23, 'Skipped', 'FR', '75002', NULL, NULL, 'x') ON CONFLICT DO NOTHING;
+INSERT INTO accounts VALUES (23, 'Moved', 'FR', '75002', NULL, NULL, 'x'), (24, 'New', 'FR', '75002', NULL, NULL, 'x')
+    ON CONFLICT (id) DO UPDATE SET country = excluded.country, postal = excluded.postal;
+WITH ins AS (INSERT INTO accounts VALUES (24, 'Skipped', 'DE', NULL, NULL, NULL, 'x'), (25, 'Via CTE', 'DE', NULL, NULL, NULL, 'x')
+             ON CONFLICT DO NOTHING RETURNING id)
+SELECT id FROM ins;
+SAVEPOINT s;
+UPDATE accounts SET country = 'DE', postal = '10115' WHERE id = 24;
+ROLLBACK TO SAVEPOINT s;
+-- this transaction's changes are in the history once each top-level statement ends
+SELECT key, territory_id, action, cause FROM territory.assignment_history WHERE key IN ('23', '24', '25') ORDER BY id, territory_id;
+SELECT territory.territories_at('accounts', '23', now()) AS upsert, (SELECT territories FROM accounts WHERE id = 23) AS now;
+COMMIT;
+-- a function's changes are written when the statement that called it ends; territories_at sees
+-- them at once
+CREATE FUNCTION move_and_look(k int) RETURNS int4[] LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE accounts SET country = 'DE', postal = '10115' WHERE id = k;
+    RETURN territory.territories_at('accounts', k::text, now());
+END
+$$;
+SELECT move_and_look(24) AS seen_inside;
+SELECT territories FROM accounts WHERE id = 24;
+SELECT key, territory_id, action, cause FROM territory.assignment_history WHERE key = '24' ORDER BY id, territory_id;
+DROP FUNCTION move_and_look(int);
 
 -- explain: which rules match, what is kept, and why
 SELECT territory.exclude('accounts', '6', :bigretail);

@@ -46,6 +46,7 @@
 
 #include "territory.h"
 #include "matcher.h"
+#include "history.h"
 
 /* territory.force_assign: set by run_rules() and manage_table() to recompute every record */
 static bool force_assign = false;
@@ -359,27 +360,48 @@ ApplyManual(ManualBucket *b, const char *key, int32 *ids, int32 n, int32 **out)
 	return k;
 }
 
+/* n causes, all the same */
+static int32 *
+SameCauses(int32 n, int32 cause)
+{
+	int32	   *c = palloc(sizeof(int32) * Max(n, 1));
+	int32		i;
+
+	for (i = 0; i < n; i++)
+		c[i] = cause;
+	return c;
+}
+
 /*
  * The territories of a record.  Accounts and leads: their rule territories, plus their manual
  * assignments, minus their manual exclusions.  Contacts: exactly their account's.  Deals: one
  * territory, their manual choice if any, else the best of their account's (or, without an
- * account, of their deal-level rules).  Sorted, without duplicates; returns their number.
+ * account, of their deal-level rules).  Sorted, without duplicates; returns their number.  With
+ * causes, *causes gets why each is there: the rule's id, CAUSE_MANUAL or CAUSE_INHERITED.
  */
 static int32
-RecordTerritories(Matcher *m, ManualSet *ms, TupleTableSlot *slot, int32 **out)
+RecordTerritories(Matcher *m, ManualSet *ms, TupleTableSlot *slot, int32 **out, int32 **causes)
 {
 	const ManagedTable *t = MatcherTable(m);
 	int32	   *ids;
+	int32	   *rules = NULL;
 	int32		n;
 	char	   *key = ms->buckets ? KeyText(slot, t) : NULL;
 	ManualBucket *b = ManualOf(ms, key);
 	bool		isnull;
+	int32		i;
 
 	if (t->kind == 'c')
-		return AccountTerritories(t, slot, out);
+	{
+		n = AccountTerritories(t, slot, out);
+		if (causes)
+			*causes = SameCauses(n, CAUSE_INHERITED);
+		return n;
+	}
 	if (t->kind == 'd')
 	{
-		int32		i;
+		int32		k = 0;
+		int32		best;
 
 		/* a manual choice wins */
 		if (b != NULL)
@@ -389,27 +411,65 @@ RecordTerritories(Matcher *m, ManualSet *ms, TupleTableSlot *slot, int32 **out)
 					ids = palloc(sizeof(int32));
 					ids[0] = b->items[i].territory;
 					*out = ids;
+					if (causes)
+						*causes = SameCauses(1, CAUSE_MANUAL);
 					return 1;
 				}
 		(void) slot_getattr(slot, t->account_attno, &isnull);
-		n = isnull ? MatchRecord(m, slot, &ids) : AccountTerritories(t, slot, &ids);
+		n = isnull ? MatchRecord(m, slot, &ids, &rules) : AccountTerritories(t, slot, &ids);
 		/* exclusions remove candidates */
-		if (b != NULL)
-		{
-			int32		k = 0;
-
-			for (i = 0; i < n; i++)
-				if (!ManualHas(b, key, ids[i], true))
-					ids[k++] = ids[i];
-			n = k;
-		}
+		for (i = 0; i < n; i++)
+			if (!ManualHas(b, key, ids[i], true))
+			{
+				if (rules)
+					rules[k] = rules[i];
+				ids[k++] = ids[i];
+			}
+		n = k;
+		best = BestTerritory(ids, n);
+		for (i = 0; i < n && ids[i] != best; i++)
+			;
+		if (causes)
+			*causes = SameCauses(1, rules && i < n ? rules[i] : CAUSE_INHERITED);
 		ids = ids ? ids : palloc(sizeof(int32));
-		ids[0] = BestTerritory(ids, n);
+		ids[0] = best;
 		*out = ids;
-		return ids[0] != 0 ? 1 : 0;
+		return best != 0 ? 1 : 0;
 	}
-	n = MatchRecord(m, slot, &ids);
-	return ApplyManual(b, key, ids, n, out);
+	n = MatchRecord(m, slot, &ids, causes ? &rules : NULL);
+	if (b == NULL)
+	{
+		*out = ids;
+		if (causes)
+			*causes = rules;
+		return n;
+	}
+	{
+		int32	   *matched = ids;
+		int32		nmatched = n;
+		int32	   *kept;
+
+		ids = palloc(sizeof(int32) * (n + 1));
+		if (n > 0)
+			memcpy(ids, matched, sizeof(int32) * n);
+		n = ApplyManual(b, key, ids, n, &kept);
+		if (causes)
+		{
+			int32		j = 0;
+
+			*causes = palloc(sizeof(int32) * Max(n, 1));
+			for (i = 0; i < n; i++)
+			{
+				/* a manual assignment is the cause even where a rule agrees */
+				while (j < nmatched && matched[j] < kept[i])
+					j++;
+				(*causes)[i] = ManualHas(b, key, kept[i], false) ? CAUSE_MANUAL
+					: (j < nmatched && matched[j] == kept[i]) ? rules[j] : CAUSE_RULE;
+			}
+		}
+		*out = kept;
+		return n;
+	}
 }
 
 static ArrayType *
@@ -477,6 +537,50 @@ CheckRowTrigger(FunctionCallInfo fcinfo, const char *name, bool before)
 				 errmsg("%s must be called as a %s row trigger", name, before ? "BEFORE" : "AFTER")));
 }
 
+/*
+ * Note in the history what the row's change does to its territories: from the old row's (none
+ * for an INSERT) to ids.  A changed key ends the old record and starts the new one.
+ */
+static void
+NoteChange(TriggerData *td, const ManagedTable *t, ManualSet *ms, const int32 *ids,
+		   const int32 *causes, int32 n)
+{
+	Oid			relid = RelationGetRelid(td->tg_relation);
+	bool		update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+	TupleTableSlot *newslot = update ? td->tg_newslot : td->tg_trigslot;
+	char	   *key = KeyText(newslot, t);
+	int32	   *old = NULL;
+	int32		nold = 0;
+	int32	   *old_causes;
+	int32		i;
+
+	if (update)
+	{
+		char	   *oldkey = KeyText(td->tg_trigslot, t);
+
+		nold = TerritoryIds(td->tg_trigslot, t, &old);
+		if ((oldkey == NULL) != (key == NULL) || (key != NULL && strcmp(oldkey, key) != 0))
+		{
+			HistoryNote(relid, oldkey, old, SameCauses(nold, CAUSE_DELETED), nold, NULL, NULL, 0,
+						false);
+			nold = 0;
+		}
+	}
+	/* why a territory goes: an exclusion, it came from the account, or no rule gives it any more */
+	old_causes = palloc(sizeof(int32) * Max(nold, 1));
+	if (nold > 0)
+	{
+		ManualBucket *b = ManualOf(ms, key);
+		bool		inherited = t->kind == 'c' ||
+			(t->kind == 'd' && !slot_attisnull(td->tg_trigslot, t->account_attno));
+
+		for (i = 0; i < nold; i++)
+			old_causes[i] = ManualHas(b, key, old[i], true) ? CAUSE_MANUAL
+				: inherited ? CAUSE_INHERITED : CAUSE_RULE;
+	}
+	HistoryNote(relid, key, old, old_causes, nold, ids, causes, n, !update);
+}
+
 PG_FUNCTION_INFO_V1(territory_assign_trigger);
 Datum
 territory_assign_trigger(PG_FUNCTION_ARGS)
@@ -490,6 +594,7 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 	Matcher    *m;
 	const ManagedTable *t;
 	int32	   *ids;
+	int32	   *causes;
 	int32		n;
 	int32	   *current;
 	int32		ncurrent;
@@ -533,9 +638,10 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 		}
 	}
 
-	n = RecordTerritories(m, ms, newslot, &ids);
+	n = RecordTerritories(m, ms, newslot, &ids, &causes);
 	value = slot_getattr(newslot, t->territory_attno, &isnull);
 	ncurrent = TerritoryIds(newslot, t, &current);
+	NoteChange(td, t, ms, ids, causes, n);
 	if ((!isnull || t->kind == 'd') && SameIds(current, ncurrent, ids, n))
 		return PointerGetDatum(newtuple);
 	{
@@ -556,258 +662,28 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 	}
 }
 
-/* ---------------------------------------------------------------- history */
-
-typedef struct HistoryEntry
-{
-	Oid			relid;
-	char	   *key;
-	int32		territory;
-	bool		added;
-	char		cause;			/* 'r'ule, 'm'anual, 'i'nherited, 'd'eleted */
-	int32		rule;			/* 0: none */
-	SubTransactionId subid;
-} HistoryEntry;
-
-#define HISTORY_FLUSH_AT 10000
-
-static MemoryContext history_cxt = NULL;
-static SPIPlanPtr history_plan = NULL;
-static HistoryEntry *history = NULL;
-static int32 nhistory = 0;
-static int32 maxhistory = 0;
-
-static void
-HistoryReset(void)
-{
-	if (history_cxt != NULL)
-		MemoryContextReset(history_cxt);
-	history = NULL;
-	nhistory = maxhistory = 0;
-}
-
-static void
-HistoryAdd(Oid relid, const char *key, int32 territory, bool added, char cause, int32 rule)
-{
-	HistoryEntry *e;
-
-	if (history_cxt == NULL)
-		history_cxt = AllocSetContextCreate(TopMemoryContext, "territory history buffer",
-											ALLOCSET_DEFAULT_SIZES);
-	if (nhistory == maxhistory)
-	{
-		maxhistory = Max(maxhistory * 2, 256);
-		history = history ? repalloc(history, sizeof(HistoryEntry) * maxhistory)
-			: MemoryContextAlloc(history_cxt, sizeof(HistoryEntry) * maxhistory);
-	}
-	e = &history[nhistory++];
-	e->relid = relid;
-	e->key = MemoryContextStrdup(history_cxt, key ? key : "");
-	e->territory = territory;
-	e->added = added;
-	e->cause = cause;
-	e->rule = rule;
-	e->subid = GetCurrentSubTransactionId();
-}
-
-static const char *
-CauseName(char cause)
-{
-	switch (cause)
-	{
-		case 'r':
-			return "rule";
-		case 'm':
-			return "manual";
-		case 'i':
-			return "inherited";
-		default:
-			return "deleted";
-	}
-}
-
-/* Write the buffered history in one INSERT. */
-static void
-HistoryFlush(void)
-{
-	static const Oid types[6] = {OIDARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, INT4ARRAYOID};
-	Datum	   *cols[6];
-	bool	   *rulenull;
-	Datum		args[6];
-	int			dims[1];
-	int			lbs[1] = {1};
-	int32		i;
-	int32		n = nhistory;
-	TerritoryUser save;
-
-	if (n == 0)
-		return;
-	for (i = 0; i < 6; i++)
-		cols[i] = palloc(sizeof(Datum) * n);
-	rulenull = palloc(sizeof(bool) * n);
-	for (i = 0; i < n; i++)
-	{
-		HistoryEntry *e = &history[i];
-
-		cols[0][i] = ObjectIdGetDatum(e->relid);
-		cols[1][i] = CStringGetTextDatum(e->key);
-		cols[2][i] = Int32GetDatum(e->territory);
-		cols[3][i] = CStringGetTextDatum(e->added ? "added" : "removed");
-		cols[4][i] = CStringGetTextDatum(CauseName(e->cause));
-		cols[5][i] = Int32GetDatum(e->rule);
-		rulenull[i] = e->rule == 0;
-	}
-	dims[0] = n;
-	args[0] = PointerGetDatum(construct_array(cols[0], n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-	args[1] = PointerGetDatum(construct_array(cols[1], n, TEXTOID, -1, false, TYPALIGN_INT));
-	args[2] = PointerGetDatum(construct_array(cols[2], n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
-	args[3] = PointerGetDatum(construct_array(cols[3], n, TEXTOID, -1, false, TYPALIGN_INT));
-	args[4] = PointerGetDatum(construct_array(cols[4], n, TEXTOID, -1, false, TYPALIGN_INT));
-	args[5] = PointerGetDatum(construct_md_array(cols[5], rulenull, 1, dims, lbs, INT4OID,
-												 sizeof(int32), true, TYPALIGN_INT));
-	HistoryReset();
-
-	TerritoryBecomeOwner(&save);
-	SPI_connect();
-	/* prepared once per backend: parsing and planning it per statement cost more than the insert */
-	if (history_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare("INSERT INTO territory.assignment_history"
-									   " (tbl, key, territory_id, action, cause, rule_id)"
-									   " SELECT * FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.regclass[]),"
-									   " pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4),"
-									   " pg_catalog.unnest($5), pg_catalog.unnest($6))",
-									   6, (Oid *) types);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
-		history_plan = plan;
-	}
-	if (SPI_execute_plan(history_plan, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not write territory.assignment_history");
-	SPI_finish();
-	TerritoryRestoreUser(&save);
-}
-
-static void
-HistoryXactCallback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
-		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
-		event == XACT_EVENT_PREPARE)
-		HistoryReset();
-}
-
-static void
-HistorySubXactCallback(SubXactEvent event, SubTransactionId mySubid,
-					   SubTransactionId parentSubid, void *arg)
-{
-	int32		i,
-				k;
-
-	if (event != SUBXACT_EVENT_ABORT_SUB)
-		return;
-	/* drop what the aborted subtransaction and its children added */
-	for (i = 0, k = 0; i < nhistory; i++)
-		if (history[i].subid < mySubid)
-			history[k++] = history[i];
-	nhistory = k;
-}
-
 /*
- * territory.history_trigger(): AFTER INSERT, UPDATE or DELETE row trigger whose WHEN clause lets
- * through only records whose territories (or key) changed.
+ * territory.history_trigger(): AFTER DELETE row trigger whose WHEN clause lets through records
+ * that had territories: their end goes to the history.
  */
 PG_FUNCTION_INFO_V1(territory_history_trigger);
 Datum
 territory_history_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	Oid			relid;
-	ManualSet  *ms;
-	Matcher    *m;
 	const ManagedTable *t;
-	TupleTableSlot *oldslot = NULL;
-	TupleTableSlot *newslot = NULL;
-	char	   *oldkey = NULL;
-	char	   *newkey = NULL;
-	int32	   *oldids = NULL;
-	int32	   *newids = NULL;
-	int32		nold = 0;
-	int32		nnew = 0;
-	int32		i;
-	ManualBucket *b;
+	int32	   *ids;
+	int32		n;
 
 	CheckRowTrigger(fcinfo, "territory.history_trigger()", false);
-	relid = RelationGetRelid(td->tg_relation);
-	ms = GetManualSet(relid);
-	m = GetMatcher(relid);
-	t = MatcherTable(m);
-
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		newslot = td->tg_trigslot;
-	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-	{
-		oldslot = td->tg_trigslot;
-		newslot = td->tg_newslot;
-	}
-	else
-		oldslot = td->tg_trigslot;
-
-	if (oldslot != NULL)
-	{
-		oldkey = KeyText(oldslot, t);
-		nold = TerritoryIds(oldslot, t, &oldids);
-	}
-	if (newslot != NULL)
-	{
-		newkey = KeyText(newslot, t);
-		nnew = TerritoryIds(newslot, t, &newids);
-	}
-	/* a changed key is the old record's end and the new record's start */
-	if (oldkey != NULL && newkey != NULL && strcmp(oldkey, newkey) != 0)
-	{
-		for (i = 0; i < nold; i++)
-			HistoryAdd(relid, oldkey, oldids[i], false, 'd', 0);
-		nold = 0;
-	}
-
-	b = ManualOf(ms, newkey);
-	for (i = 0; i < nnew; i++)
-	{
-		int32		j;
-
-		for (j = 0; j < nold && oldids[j] != newids[i]; j++)
-			;
-		if (j < nold)
-			continue;
-		if (ManualHas(b, newkey, newids[i], false))
-			HistoryAdd(relid, newkey, newids[i], true, 'm', 0);
-		else if (t->kind == 'c' || (t->kind == 'd' && !slot_attisnull(newslot, t->account_attno)))
-			HistoryAdd(relid, newkey, newids[i], true, 'i', 0);
-		else
-			HistoryAdd(relid, newkey, newids[i], true, 'r', RuleOfTerritory(m, newslot, newids[i]));
-	}
-	for (i = 0; i < nold; i++)
-	{
-		int32		j;
-
-		for (j = 0; j < nnew && newids[j] != oldids[i]; j++)
-			;
-		if (j < nnew)
-			continue;
-		if (newslot == NULL)
-			HistoryAdd(relid, oldkey, oldids[i], false, 'd', 0);
-		else if (ManualHas(b, newkey, oldids[i], true))
-			HistoryAdd(relid, newkey, oldids[i], false, 'm', 0);
-		else if (t->kind == 'c' || t->kind == 'd')
-			HistoryAdd(relid, newkey, oldids[i], false, 'i', 0);
-		else
-			HistoryAdd(relid, newkey, oldids[i], false, 'r', 0);
-	}
-	if (nhistory >= HISTORY_FLUSH_AT)
-		HistoryFlush();
+	if (!TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("territory.history_trigger() fires on DELETE only")));
+	t = MatcherTable(GetMatcher(RelationGetRelid(td->tg_relation)));
+	n = TerritoryIds(td->tg_trigslot, t, &ids);
+	HistoryNote(RelationGetRelid(td->tg_relation), KeyText(td->tg_trigslot, t), ids,
+				SameCauses(n, CAUSE_DELETED), n, NULL, NULL, 0, false);
 	return PointerGetDatum(NULL);
 }
 
@@ -866,19 +742,6 @@ territory_cascade_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* territory.history_flush(): AFTER statement trigger writing the buffered history. */
-PG_FUNCTION_INFO_V1(territory_history_flush);
-Datum
-territory_history_flush(PG_FUNCTION_ARGS)
-{
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("territory.history_flush() must be called as a trigger")));
-	HistoryFlush();
-	return PointerGetDatum(NULL);
-}
-
 void
 AssignInit(void)
 {
@@ -888,8 +751,6 @@ AssignInit(void)
 							 "not meant to be set by hand.",
 							 &force_assign, false, PGC_USERSET,
 							 GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL, NULL, NULL, NULL);
-	RegisterXactCallback(HistoryXactCallback, NULL);
-	RegisterSubXactCallback(HistorySubXactCallback, NULL);
 }
 
 /* ---------------------------------------------------------------- SQL access to the matcher */
@@ -943,7 +804,7 @@ ComputeTerritories(FunctionCallInfo fcinfo, int32 model)
 	ManualSet  *ms = GetManualSetFor(relid, model);
 	Matcher    *m = GetMatcherFor(relid, model);
 	int32	   *ids;
-	int32		n = RecordTerritories(m, ms, slot, &ids);
+	int32		n = RecordTerritories(m, ms, slot, &ids, NULL);
 
 	PG_RETURN_ARRAYTYPE_P(IdArray(ids, n));
 }

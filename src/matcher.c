@@ -33,6 +33,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_collation.h"
+#include "common/hashfn.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
@@ -69,7 +70,8 @@ typedef struct ProbeEntry
 {
 	uint32		hash;
 	int32		len;			/* PROBE_PREFIX: prefix length in bytes */
-	Datum		bound;			/* PROBE_LOWER, PROBE_UPPER */
+	Datum		bound;			/* PROBE_LOWER, PROBE_UPPER; PROBE_EQ: the value; PROBE_PREFIX:
+								 * the prefix's bytes */
 	int32		rule;
 } ProbeEntry;
 
@@ -83,6 +85,7 @@ typedef struct Probe
 	AttrNumber	attno;
 	Oid			collation;
 	FmgrInfo	fn;				/* hash function, or btree comparison */
+	FmgrInfo	eq;				/* PROBE_EQ: equality, to rule out hash collisions */
 	int32		nentries;
 	int32		maxentries;
 	ProbeEntry *entries;
@@ -114,6 +117,7 @@ struct Matcher
 {
 	MemoryContext cxt;
 	IndexMode	mode;
+	bool		exact;			/* the conjunct IndexConjunct just indexed is checked exactly */
 	HTAB	   *counts;			/* KeyCount, while compiling */
 	int64		cost;
 	Oid			relid;
@@ -144,6 +148,7 @@ struct Matcher
 	int32	   *candidates;
 	int32	   *matched;			/* territory indexes */
 	uint32	   *territory_stamp;
+	int32	   *territory_rule;	/* the rule that matched it (index), for this stamp */
 };
 
 static HTAB *matchers = NULL;	/* relid -> Matcher * */
@@ -284,7 +289,36 @@ LikePrefix(const char *pattern, int *len)
 	return buf.data;
 }
 
-/* Try to index conjunct clause of rule; true when it went into an index. */
+/* Whether a LIKE pattern is a literal prefix followed by one final % and nothing else. */
+static bool
+LikePrefixOnly(const char *pattern)
+{
+	const char *p;
+
+	for (p = pattern; *p; p++)
+	{
+		if (*p == '_')
+			return false;
+		if (*p == '%')
+			return p[1] == '\0';
+		if (*p == '\\' && *++p == '\0')
+			return false;
+	}
+	return false;
+}
+
+/* The equality function of an equality probe (one per probe: same type, same operator). */
+static void
+SetEquality(Matcher *m, Probe *p, Oid fnoid)
+{
+	if (!OidIsValid(p->eq.fn_oid))
+		fmgr_info_cxt(fnoid, &p->eq, m->cxt);
+}
+
+/*
+ * Try to index conjunct clause of rule; true when it went into an index.  m->exact then says
+ * whether a record the index names for it is sure to meet the conjunct.
+ */
 static bool
 IndexConjunct(Matcher *m, int32 rule, Node *clause)
 {
@@ -296,6 +330,7 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 		if (nt->nulltesttype != IS_NULL || nt->argisrow || var == NULL)
 			return false;
 		AddEntry(m, GetProbe(m, PROBE_NULL, var->varattno, InvalidOid, InvalidOid), 0, 0, 0, rule);
+		m->exact = true;
 		return true;
 	}
 	if (IsA(clause, ScalarArrayOpExpr))
@@ -326,9 +361,12 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 			return false;
 		deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign, &elems, &nulls, &nelems);
 		p = GetProbe(m, PROBE_EQ, var->varattno, sa->inputcollid, tc->hash_proc);
+		SetEquality(m, p, sa->opfuncid);
 		for (i = 0; i < nelems; i++)
 			if (!nulls[i])
-				AddEntry(m, p, HashValue(&p->fn, p->collation, elems[i]), 0, 0, rule);
+				AddEntry(m, p, HashValue(&p->fn, p->collation, elems[i]), 0,
+						 m->mode == INDEX_ADD ? datumCopy(elems[i], typbyval, typlen) : 0, rule);
+		m->exact = true;
 		return true;
 	}
 	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
@@ -370,10 +408,12 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 
 			if (len == 0)
 				return false;
+			/* LIKE compares bytes (it refuses nondeterministic collations) */
 			p = GetProbe(m, PROBE_PREFIX, var->varattno, op->inputcollid, F_HASHTEXT);
-			AddEntry(m, p, HashValue(&p->fn, p->collation,
-									 PointerGetDatum(cstring_to_text_with_len(prefix, len))),
-					 len, 0, rule);
+			AddEntry(m, p, hash_bytes((const unsigned char *) prefix, len), len,
+					 m->mode == INDEX_ADD ? PointerGetDatum(MemoryContextStrdup(m->cxt, prefix)) : 0,
+					 rule);
+			m->exact = LikePrefixOnly(TextDatumGetCString(c->constvalue));
 			return true;
 		}
 		if (c->consttype != coltype)
@@ -385,7 +425,11 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 		{
 			Probe	   *p = GetProbe(m, PROBE_EQ, var->varattno, op->inputcollid, tc->hash_proc);
 
-			AddEntry(m, p, HashValue(&p->fn, p->collation, c->constvalue), 0, 0, rule);
+			SetEquality(m, p, get_opcode(opno));
+			AddEntry(m, p, HashValue(&p->fn, p->collation, c->constvalue), 0,
+					 m->mode == INDEX_ADD ? datumCopy(c->constvalue, c->constbyval, c->constlen) : 0,
+					 rule);
+			m->exact = true;
 			return true;
 		}
 		if (!OidIsValid(tc->btree_opf) || !OidIsValid(tc->cmp_proc))
@@ -410,6 +454,9 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 			AddEntry(m, p, 0, 0,
 					 m->mode == INDEX_ADD ? datumCopy(c->constvalue, c->constbyval, c->constlen) : 0,
 					 rule);
+			/* the probe lets the bound itself through: exact for >= and <= only */
+			m->exact = bi->strategy == BTGreaterEqualStrategyNumber ||
+				bi->strategy == BTLessEqualStrategyNumber;
 			return true;
 		}
 	}
@@ -475,9 +522,19 @@ IndexRule(Matcher *m, int32 rule, Node *expr)
 		}
 	}
 	m->mode = INDEX_ADD;
+	m->exact = false;
 	if (best != NULL && IndexConjunct(m, rule, best))
 	{
 		m->indexed[rule] = true;
+		if (m->exact)
+		{
+			/* a candidate meets the indexed conjunct: only the others are left to evaluate */
+			List	   *rest = list_delete_ptr(list_copy(conjuncts), best);
+
+			m->rules[rule].residual = rest == NIL ? NULL
+				: ExecInitExpr(make_ands_explicit(rest), NULL);
+			m->rules[rule].exact = true;
+		}
 		return;
 	}
 	m->always = repalloc(m->always, sizeof(int32) * (m->nalways + 1));
@@ -561,15 +618,6 @@ LoadRuleExpr(Relation rel, int32 rule_id, const char *stored, const char *criter
 	if (lc == NULL)
 		return expr;
 	return CompileCriteria(RelationGetRelid(rel), criteria, managed_column);
-}
-
-static int
-CompareInt32(const void *a, const void *b)
-{
-	int32		x = *(const int32 *) a;
-	int32		y = *(const int32 *) b;
-
-	return (x > y) - (x < y);
 }
 
 static SPIPlanPtr
@@ -745,9 +793,10 @@ BuildMatcher(Oid relid, int32 model)
 		r = &m->rules[m->nrules];
 		r->id = rule_id;
 		r->apply_to_children = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-		r->expr = expr;
-		pull_varattnos(expr, 1, &m->read_columns);
-		r->state = ExecInitExpr((Expr *) expression_planner((Expr *) expr), NULL);
+		/* constants folded (an IN list becomes an array constant the index can read) */
+		r->expr = (Node *) expression_planner((Expr *) expr);
+		pull_varattnos(r->expr, 1, &m->read_columns);
+		r->state = ExecInitExpr((Expr *) r->expr, NULL);
 
 		te = hash_search(terr_index, &territory_id, HASH_ENTER, &found);
 		if (!found)
@@ -851,6 +900,7 @@ BuildMatcher(Oid relid, int32 model)
 	m->candidates = palloc(sizeof(int32) * Max(m->nrules, 1));
 	m->matched = palloc(sizeof(int32) * Max(m->nterritories, 1));
 	m->territory_stamp = palloc0(sizeof(uint32) * Max(m->nterritories, 1));
+	m->territory_rule = palloc0(sizeof(int32) * Max(m->nterritories, 1));
 	m->valid = true;
 
 	MemoryContextSwitchTo(old);
@@ -1012,7 +1062,10 @@ ProbeValue(Matcher *m, Probe *p, TupleTableSlot *slot, int32 *n)
 				uint32		hash = HashValue(&p->fn, p->collation, value);
 
 				for (i = FindHash(p, 0, hash); i < p->nentries && p->entries[i].hash == hash; i++)
-					AddCandidate(m, n, p->entries[i].rule);
+					if (m->candidate_stamp[p->entries[i].rule] != m->stamp &&
+						DatumGetBool(FunctionCall2Coll(&p->eq, p->collation, value,
+													   p->entries[i].bound)))
+						AddCandidate(m, n, p->entries[i].rule);
 				break;
 			}
 		case PROBE_PREFIX:
@@ -1025,12 +1078,12 @@ ProbeValue(Matcher *m, Probe *p, TupleTableSlot *slot, int32 *n)
 				for (k = 0; k < p->nlens && p->lens[k] <= len; k++)
 				{
 					int32		l = p->lens[k];
-					uint32		hash = HashValue(&p->fn, p->collation,
-												 PointerGetDatum(cstring_to_text_with_len(data, l)));
+					uint32		hash = hash_bytes((const unsigned char *) data, l);
 
 					for (i = FindHash(p, l, hash);
 						 i < p->nentries && p->entries[i].len == l && p->entries[i].hash == hash; i++)
-						AddCandidate(m, n, p->entries[i].rule);
+						if (memcmp(data, DatumGetPointer(p->entries[i].bound), l) == 0)
+							AddCandidate(m, n, p->entries[i].rule);
 				}
 				break;
 			}
@@ -1065,6 +1118,14 @@ RuleHolds(Matcher *m, int32 rule)
 		/* an indexed rule that the probes did not name cannot hold: its indexed conjunct fails */
 		if (m->probed && m->indexed[rule] && m->candidate_stamp[rule] != m->stamp)
 			m->result[rule] = false;
+		else if (m->probed && m->rules[rule].exact)
+		{
+			/* a candidate of an exact probe: its other conjuncts decide */
+			ExprState  *residual = m->rules[rule].residual;
+
+			d = residual ? ExecEvalExprSwitchContext(residual, m->econtext, &isnull) : BoolGetDatum(true);
+			m->result[rule] = residual == NULL || (!isnull && DatumGetBool(d));
+		}
 		else
 		{
 			d = ExecEvalExprSwitchContext(m->rules[rule].state, m->econtext, &isnull);
@@ -1094,13 +1155,24 @@ CompareByPos(const void *a, const void *b)
 		sort_matcher->territories[*(const int32 *) b].pos;
 }
 
+static int
+CompareById(const void *a, const void *b)
+{
+	int32		x = sort_matcher->territories[*(const int32 *) a].id;
+	int32		y = sort_matcher->territories[*(const int32 *) b].id;
+
+	return (x > y) - (x < y);
+}
+
 /*
  * MatchRecord
  *		The territories (ids, ascending) that the rules give the record in slot, after the
  *		model's policy; returns their number, ids in *out (palloc'd in the current context).
+ *		With causes, *causes gets for each territory the id of the first of its own rules (in
+ *		rule order) that the record meets: why it is there.
  */
 int32
-MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out)
+MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out, int32 **causes)
 {
 	int32		ncand = 0;
 	int32		nmatched = 0;
@@ -1138,6 +1210,7 @@ MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out)
 		if (InheritedHold(m, t) && RuleHolds(m, rule))
 		{
 			m->territory_stamp[ti] = m->stamp;
+			m->territory_rule[ti] = rule;
 			m->matched[nmatched++] = ti;
 		}
 	}
@@ -1169,44 +1242,35 @@ MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out)
 		nmatched = nkept;
 	}
 
+	/* ascending territory ids */
+	sort_matcher = m;
+	qsort(m->matched, nmatched, sizeof(int32), CompareById);
 	ids = palloc(sizeof(int32) * Max(nmatched, 1));
 	for (i = 0; i < nmatched; i++)
 		ids[i] = m->territories[m->matched[i]].id;
-	qsort(ids, nmatched, sizeof(int32), CompareInt32);
 	*out = ids;
-	return nmatched;
-}
-
-/*
- * RuleOfTerritory
- *		The id of the first of a territory's own rules that the record in slot meets (its inherited
- *		rules holding too), 0 when none does: the cause of a rule assignment.
- */
-int32
-RuleOfTerritory(Matcher *m, TupleTableSlot *slot, int32 territory_id)
-{
-	int32		i;
-
-	m->probed = false;
-	if (++m->stamp == 0)
-		m->stamp = 1;
-	ResetExprContext(m->econtext);
-	m->econtext->ecxt_scantuple = slot;
-	for (i = 0; i < m->nterritories; i++)
+	if (causes != NULL)
 	{
-		MatchTerritory *t = &m->territories[i];
-		int32		k;
+		int32	   *rules = palloc(sizeof(int32) * Max(nmatched, 1));
 
-		if (t->id != territory_id)
-			continue;
-		if (!InheritedHold(m, t))
-			return 0;
-		for (k = 0; k < t->nown; k++)
-			if (RuleHolds(m, t->own[k]))
-				return m->rules[t->own[k]].id;
-		return 0;
+		for (i = 0; i < nmatched; i++)
+		{
+			MatchTerritory *t = &m->territories[m->matched[i]];
+			int32		rule = m->territory_rule[m->matched[i]];
+			int32		k;
+
+			/* an earlier own rule that holds too is the cause (memoized, mostly known false) */
+			for (k = 0; k < t->nown && t->own[k] < rule; k++)
+				if (RuleHolds(m, t->own[k]))
+				{
+					rule = t->own[k];
+					break;
+				}
+			rules[i] = m->rules[rule].id;
+		}
+		*causes = rules;
 	}
-	return 0;
+	return nmatched;
 }
 
 /* For explain(): the matcher's view of one territory; false when it has no rules. */

@@ -33,6 +33,8 @@ typedef struct MatchRule
 	bool		apply_to_children;
 	Node	   *expr;
 	ExprState  *state;
+	bool		exact;			/* indexed by a conjunct its probe checks exactly */
+	ExprState  *residual;		/* then: its other conjuncts, NULL when there are none */
 } MatchRule;
 
 typedef struct MatchTerritory
@@ -58,8 +60,7 @@ extern Matcher *GetMatcherFor(Oid relid, int32 model);
 extern const ManagedTable *MatcherTable(Matcher *m);
 extern char MatcherPolicy(Matcher *m);
 extern bool MatcherReadsChanged(Matcher *m, TupleTableSlot *oldslot, TupleTableSlot *newslot);
-extern int32 MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out);
-extern int32 RuleOfTerritory(Matcher *m, TupleTableSlot *slot, int32 territory_id);
+extern int32 MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out, int32 **causes);
 extern bool MatcherTerritory(Matcher *m, int32 territory_id, const MatchTerritory **t);
 extern const MatchRule *MatcherRule(Matcher *m, int32 index);
 extern int32 MatcherRuleCount(Matcher *m);

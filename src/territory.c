@@ -23,6 +23,7 @@
 
 #include "territory.h"
 #include "matcher.h"
+#include "history.h"
 
 PG_MODULE_MAGIC;
 
@@ -42,6 +43,7 @@ _PG_init(void)
 {
 	CacheRegisterRelcacheCallback(TerritoryRelcacheCallback, (Datum) 0);
 	AssignInit();
+	HistoryInit();
 }
 
 /*

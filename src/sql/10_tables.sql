@@ -174,23 +174,54 @@ COMMENT ON COLUMN territory.manual_assignments.action IS 'assign (always in it) 
 COMMENT ON COLUMN territory.manual_assignments.created_at IS 'When it was made';
 COMMENT ON COLUMN territory.manual_assignments.created_by IS 'Who made it';
 
-CREATE TABLE territory.assignment_history (
-    id           int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    tbl          regclass NOT NULL,
-    key          text NOT NULL,
-    territory_id int4 NOT NULL,
-    action       text NOT NULL,
-    cause        text NOT NULL,
-    rule_id      int4,
-    at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    xid          xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-    CONSTRAINT assignment_history_action_check CHECK (action IN ('added', 'removed')),
-    CONSTRAINT assignment_history_cause_check CHECK (cause IN ('rule', 'manual', 'inherited', 'deleted'))
+-- The history, one row per change of a record's territories (written by src/history.c in
+-- this column order); territory.assignment_history shows it one territory per row.  Causes: the
+-- id of the rule (> 0), 0 manual, -1 inherited (contacts, deals), -2 no rule gives it any more,
+-- -3 the record was deleted (or its key changed).
+CREATE SEQUENCE territory.assignment_log_id_seq INCREMENT BY 16384;
+CREATE TABLE territory.assignment_log (
+    id             int8 NOT NULL,
+    tbl            regclass NOT NULL,
+    key            text COLLATE "C" NOT NULL,
+    territories    int4[] NOT NULL,
+    added          int4[] NOT NULL,
+    added_causes   int4[] NOT NULL,
+    removed        int4[] NOT NULL,
+    removed_causes int4[] NOT NULL,
+    at             timestamptz NOT NULL,
+    xid            xid8 NOT NULL
 );
-CREATE INDEX assignment_history_record_idx ON territory.assignment_history (tbl, key, at);
-COMMENT ON TABLE territory.assignment_history IS
-    'Every change of a record''s territories: what was added or removed, why, when, by which transaction';
-COMMENT ON COLUMN territory.assignment_history.id IS 'Order of the changes';
+CREATE INDEX assignment_log_record_idx ON territory.assignment_log (tbl, key);
+COMMENT ON TABLE territory.assignment_log IS
+    'Every change of a record''s territories, one row per change (read it through territory.assignment_history)';
+COMMENT ON COLUMN territory.assignment_log.id IS 'Order of the changes';
+COMMENT ON COLUMN territory.assignment_log.tbl IS 'The managed table';
+COMMENT ON COLUMN territory.assignment_log.key IS 'The record''s key, as text';
+COMMENT ON COLUMN territory.assignment_log.territories IS 'The record''s territories after the change';
+COMMENT ON COLUMN territory.assignment_log.added IS 'Territories the change added';
+COMMENT ON COLUMN territory.assignment_log.added_causes IS 'Why each was added: the rule id, 0 manual, -1 inherited';
+COMMENT ON COLUMN territory.assignment_log.removed IS 'Territories the change removed';
+COMMENT ON COLUMN territory.assignment_log.removed_causes IS 'Why each was removed: 0 manual, -1 inherited, -2 no rule gives it, -3 deleted';
+COMMENT ON COLUMN territory.assignment_log.at IS 'Start time of the transaction';
+COMMENT ON COLUMN territory.assignment_log.xid IS 'The transaction';
+
+CREATE VIEW territory.assignment_history AS
+    SELECT l.id, l.tbl, l.key, c.territory_id, c.action,
+           CASE WHEN c.cause > 0 OR c.cause = -2 THEN 'rule'
+                WHEN c.cause = 0 THEN 'manual'
+                WHEN c.cause = -1 THEN 'inherited'
+                ELSE 'deleted' END AS cause,
+           CASE WHEN c.cause > 0 THEN c.cause END AS rule_id,
+           l.at, l.xid
+      FROM territory.assignment_log l
+     CROSS JOIN LATERAL (SELECT a.territory_id, 'added'::text AS action, a.cause
+                           FROM ROWS FROM (pg_catalog.unnest(l.added), pg_catalog.unnest(l.added_causes)) AS a(territory_id, cause)
+                         UNION ALL
+                         SELECT r.territory_id, 'removed'::text, r.cause
+                           FROM ROWS FROM (pg_catalog.unnest(l.removed), pg_catalog.unnest(l.removed_causes)) AS r(territory_id, cause)) c;
+COMMENT ON VIEW territory.assignment_history IS
+    'Every change of a record''s territories, one territory per row: what was added or removed, why, when, by which transaction';
+COMMENT ON COLUMN territory.assignment_history.id IS 'Order of the changes (the territories one change added or removed share it)';
 COMMENT ON COLUMN territory.assignment_history.tbl IS 'The managed table';
 COMMENT ON COLUMN territory.assignment_history.key IS 'The record''s key, as text';
 COMMENT ON COLUMN territory.assignment_history.territory_id IS 'The territory added or removed';
@@ -211,8 +242,8 @@ SELECT pg_catalog.pg_extension_config_dump('territory.managed_tables', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.rules', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.rules_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.manual_assignments', '');
-SELECT pg_catalog.pg_extension_config_dump('territory.assignment_history', '');
-SELECT pg_catalog.pg_extension_config_dump('territory.assignment_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('territory.assignment_log', '');
+SELECT pg_catalog.pg_extension_config_dump('territory.assignment_log_id_seq', '');
 
 CREATE TABLE territory.rule_runs (
     id          int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -21,13 +21,13 @@ CREATE FUNCTION territory.history_trigger() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'territory_history_trigger';
 COMMENT ON FUNCTION territory.history_trigger() IS
-    'AFTER row trigger of managed tables: records what a change added to and removed from a record''s territories';
+    'AFTER DELETE row trigger of managed tables: records the end of a deleted record''s territories';
 
-CREATE FUNCTION territory.history_flush() RETURNS trigger
-    LANGUAGE c
-    AS 'MODULE_PATHNAME', 'territory_history_flush';
-COMMENT ON FUNCTION territory.history_flush() IS
-    'AFTER statement trigger of managed tables: writes the recorded changes to territory.assignment_history';
+CREATE FUNCTION territory._flush_history() RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'territory_flush_history';
+COMMENT ON FUNCTION territory._flush_history() IS
+    'Internal: writes the changes this transaction noted to territory.assignment_log now (they are written at the end of each top-level statement anyway)';
 
 CREATE FUNCTION territory._rule_source(tbl regclass, expr text) RETURNS text
     LANGUAGE c STABLE STRICT

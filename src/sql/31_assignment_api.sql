@@ -167,21 +167,11 @@ BEGIN
     -- named to fire after the application's own BEFORE triggers (they fire in name order)
     EXECUTE format('CREATE TRIGGER zz_territory_assign BEFORE INSERT OR UPDATE ON %s
                     FOR EACH ROW EXECUTE FUNCTION territory.assign_trigger()', tbl);
-    EXECUTE format('CREATE TRIGGER zz_territory_history_insert AFTER INSERT ON %s
-                    FOR EACH ROW WHEN (%s)
-                    EXECUTE FUNCTION territory.history_trigger()', tbl,
-                   CASE WHEN k = 'deal' THEN format('NEW.%I IS NOT NULL', col)
-                        ELSE format('NEW.%I OPERATOR(pg_catalog.<>) ''{}''', col) END);
-    EXECUTE format('CREATE TRIGGER zz_territory_history_update AFTER UPDATE ON %s
-                    FOR EACH ROW WHEN (OLD.%2$I IS DISTINCT FROM NEW.%2$I OR OLD.%3$I IS DISTINCT FROM NEW.%3$I)
-                    EXECUTE FUNCTION territory.history_trigger()', tbl, col, key);
     EXECUTE format('CREATE TRIGGER zz_territory_history_delete AFTER DELETE ON %s
                     FOR EACH ROW WHEN (%s)
                     EXECUTE FUNCTION territory.history_trigger()', tbl,
                    CASE WHEN k = 'deal' THEN format('OLD.%I IS NOT NULL', col)
                         ELSE format('OLD.%I OPERATOR(pg_catalog.<>) ''{}''', col) END);
-    EXECUTE format('CREATE TRIGGER zz_territory_history_flush AFTER INSERT OR UPDATE OR DELETE ON %s
-                    FOR EACH STATEMENT EXECUTE FUNCTION territory.history_flush()', tbl);
 
     -- assign the rows already there
     PERFORM set_config('territory.force_assign', 'on', true);
@@ -219,8 +209,7 @@ BEGIN
             EXECUTE format('DROP TRIGGER IF EXISTS zz_territory_cascade_delete ON %s', acct.tbl);
         END IF;
     END IF;
-    FOREACH trg IN ARRAY ARRAY['zz_territory_assign', 'zz_territory_history_insert', 'zz_territory_history_update',
-                               'zz_territory_history_delete', 'zz_territory_history_flush'] LOOP
+    FOREACH trg IN ARRAY ARRAY['zz_territory_assign', 'zz_territory_history_delete'] LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', trg, tbl);
     END LOOP;
     EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', tbl, mt.territory_column);
@@ -388,15 +377,17 @@ COMMENT ON FUNCTION territory.unassign(regclass, text, int4) IS
     'Withdraw a manual assignment or exclusion: the record goes back to what the rules say';
 
 CREATE FUNCTION territory.territories_at(tbl regclass, key text, at timestamptz) RETURNS int4[]
-    LANGUAGE sql STABLE
+    LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
     BEGIN ATOMIC
-        SELECT coalesce(array_agg(s.territory_id ORDER BY s.territory_id), '{}')
-          FROM (SELECT DISTINCT ON (h.territory_id) h.territory_id, h.action
-                  FROM territory.assignment_history h
-                 WHERE h.tbl = territories_at.tbl AND h.key = territories_at.key AND h.at <= territories_at.at
-                 ORDER BY h.territory_id, h.at DESC, h.id DESC) s
-         WHERE s.action = 'added';
+        -- this transaction's own changes too
+        SELECT territory._flush_history();
+        SELECT coalesce((SELECT l.territories
+                           FROM territory.assignment_log l
+                          WHERE l.tbl = territories_at.tbl AND l.key = territories_at.key
+                            AND l.at <= territories_at.at
+                          ORDER BY l.id DESC
+                          LIMIT 1), '{}');
     END;
 COMMENT ON FUNCTION territory.territories_at(regclass, text, timestamptz) IS
     'The territories a record was in at a point in time, from the assignment history';

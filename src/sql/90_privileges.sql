@@ -62,5 +62,5 @@ REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
 GRANT SELECT ON territory.rule_runs, territory.rule_run_pending TO PUBLIC;
 
 -- The triggers that managed tables get run for every role that writes those tables.
-GRANT EXECUTE ON FUNCTION territory.assign_trigger(), territory.history_trigger(), territory.history_flush(),
+GRANT EXECUTE ON FUNCTION territory.assign_trigger(), territory.history_trigger(),
     territory.cascade_trigger() TO PUBLIC;

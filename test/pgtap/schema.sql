@@ -1,11 +1,11 @@
 -- The installed objects: tables, constraints, config dump, function properties and comments.
 BEGIN;
 CREATE EXTENSION territory;
-SELECT plan(32);
+SELECT plan(33);
 
 SELECT has_schema('territory');
 SELECT tables_are('territory', ARRAY['models', 'territory_types', 'territories', 'managed_tables', 'rules',
-                                   'manual_assignments', 'assignment_history', 'rule_runs', 'rule_run_pending']);
+                                   'manual_assignments', 'assignment_log', 'rule_runs', 'rule_run_pending']);
 SELECT has_pk('territory', 'models', 'models has a primary key');
 SELECT has_pk('territory', 'territory_types', 'territory_types has a primary key');
 SELECT has_pk('territory', 'territories', 'territories has a primary key');
@@ -15,6 +15,7 @@ SELECT fk_ok('territory', 'territories', ARRAY['model_id', 'parent_id'],
              'territory', 'territories', ARRAY['model_id', 'id']);
 SELECT index_is_unique('territory', 'models', 'models_one_active', 'one active model at most');
 SELECT has_index('territory', 'territories', 'territories_parent_idx', 'children are found by index');
+SELECT has_view('territory', 'assignment_history', 'the history is read through a view');
 
 -- every configuration table and its sequence is kept by pg_dump
 SELECT set_eq(
@@ -22,7 +23,7 @@ SELECT set_eq(
     ARRAY['territory.models', 'territory.models_id_seq', 'territory.territory_types',
           'territory.territory_types_id_seq', 'territory.territories', 'territory.territories_id_seq',
           'territory.managed_tables', 'territory.rules', 'territory.rules_id_seq', 'territory.manual_assignments',
-          'territory.assignment_history', 'territory.assignment_history_id_seq', 'territory.rule_runs',
+          'territory.assignment_log', 'territory.assignment_log_id_seq', 'territory.rule_runs',
           'territory.rule_runs_id_seq', 'territory.rule_run_pending'],
     'configuration tables and sequences are registered with pg_extension_config_dump');
 
