@@ -135,6 +135,11 @@ struct Matcher
 	int32		nalways;		/* rules without an indexable conjunct */
 	int32	   *always;
 
+	/* subexpressions several always-evaluated rules share: computed once per record */
+	int32		nshared;
+	ExprState **shared;
+	ParamExecData *shared_values;
+
 	Bitmapset  *read_columns;	/* attnos (offset by FirstLowInvalidHeapAttributeNumber) */
 
 	/* per-record scratch */
@@ -531,14 +536,203 @@ IndexRule(Matcher *m, int32 rule, Node *expr)
 			/* a candidate meets the indexed conjunct: only the others are left to evaluate */
 			List	   *rest = list_delete_ptr(list_copy(conjuncts), best);
 
-			m->rules[rule].residual = rest == NIL ? NULL
-				: ExecInitExpr(make_ands_explicit(rest), NULL);
+			m->rules[rule].residual_expr = rest == NIL ? NULL : (Node *) make_ands_explicit(rest);
 			m->rules[rule].exact = true;
 		}
 		return;
 	}
 	m->always = repalloc(m->always, sizeof(int32) * (m->nalways + 1));
 	m->always[m->nalways++] = rule;
+}
+
+/*
+ * Common subexpressions.  Rules no index serves are evaluated for every record; when several of
+ * them compute the same thing (lower(name) in a hundred name patterns), it is computed once per
+ * record into an executor parameter that the rules read instead.
+ */
+typedef struct SubexprCount
+{
+	Node	   *expr;
+	int32		count;
+} SubexprCount;
+
+typedef struct SubexprBucket
+{
+	uint32		hash;			/* hash key: ExprHash */
+	List	   *counts;			/* SubexprCount of the expressions with that hash */
+} SubexprBucket;
+
+typedef struct SubexprContext
+{
+	HTAB	   *buckets;		/* while counting */
+	List	   *shared;			/* the shared ones: param id = position */
+} SubexprContext;
+
+/* A structural hash of an expression that equal() expressions share (locations left out). */
+static bool
+ExprHashWalker(Node *node, uint32 *h)
+{
+	if (node == NULL)
+		return false;
+	*h = hash_combine(*h, (uint32) nodeTag(node));
+	switch (nodeTag(node))
+	{
+		case T_Var:
+			*h = hash_combine(*h, (uint32) ((Var *) node)->varattno);
+			break;
+		case T_FuncExpr:
+			*h = hash_combine(*h, ((FuncExpr *) node)->funcid);
+			break;
+		case T_OpExpr:
+			*h = hash_combine(*h, ((OpExpr *) node)->opno);
+			break;
+		case T_Const:
+			{
+				Const	   *c = (Const *) node;
+
+				*h = hash_combine(*h, c->consttype);
+				if (c->constisnull)
+					break;
+				if (c->constbyval)
+					*h = hash_combine(*h, (uint32) c->constvalue);
+				else if (c->constlen == -1 && !VARATT_IS_EXTENDED(DatumGetPointer(c->constvalue)))
+					*h = hash_combine(*h, hash_bytes((const unsigned char *) VARDATA(DatumGetPointer(c->constvalue)),
+													 VARSIZE(DatumGetPointer(c->constvalue)) - VARHDRSZ));
+				break;
+			}
+		default:
+			break;
+	}
+	return expression_tree_walker(node, ExprHashWalker, h);
+}
+
+/* Whether a node is worth sharing: a computation over the record's columns. */
+static bool
+Shareable(Node *node)
+{
+	return node != NULL && !IsA(node, Var) && !IsA(node, Const) && !IsA(node, Param) &&
+		!IsA(node, RelabelType) && !IsA(node, BoolExpr) && contain_var_clause(node);
+}
+
+static bool
+CountSubexprs(Node *node, SubexprContext *cx)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+		return false;
+	if (Shareable(node))
+	{
+		uint32		h = 0;
+		bool		found;
+		SubexprBucket *b;
+
+		(void) ExprHashWalker(node, &h);
+		b = hash_search(cx->buckets, &h, HASH_ENTER, &found);
+		if (!found)
+			b->counts = NIL;
+		foreach(lc, b->counts)
+		{
+			SubexprCount *sc = lfirst(lc);
+
+			if (equal(sc->expr, node))
+			{
+				sc->count++;
+				break;
+			}
+		}
+		if (lc == NULL)
+		{
+			SubexprCount *sc = palloc(sizeof(SubexprCount));
+
+			sc->expr = node;
+			sc->count = 1;
+			b->counts = lappend(b->counts, sc);
+		}
+	}
+	return expression_tree_walker(node, CountSubexprs, cx);
+}
+
+static Node *
+ReplaceShared(Node *node, SubexprContext *cx)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+		return NULL;
+	foreach(lc, cx->shared)
+	{
+		Node	   *e = lfirst(lc);
+
+		if (equal(e, node))
+		{
+			Param	   *p = makeNode(Param);
+
+			p->paramkind = PARAM_EXEC;
+			p->paramid = foreach_current_index(lc);
+			p->paramtype = exprType(e);
+			p->paramtypmod = exprTypmod(e);
+			p->paramcollid = exprCollation(e);
+			p->location = -1;
+			return (Node *) p;
+		}
+	}
+	return expression_tree_mutator(node, ReplaceShared, cx);
+}
+
+/* Find the subexpressions always-evaluated rules share, and ready every rule's expressions. */
+static void
+ShareSubexpressions(Matcher *m)
+{
+	SubexprContext cx = {NULL, NIL};
+	HASHCTL		ctl;
+	HASH_SEQ_STATUS seq;
+	SubexprBucket *b;
+	ListCell   *lc;
+	int32		i;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(SubexprBucket);
+	ctl.hcxt = CurrentMemoryContext;
+	cx.buckets = hash_create("territory matcher subexpressions", Max(m->nalways * 4, 16), &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < m->nalways; i++)
+		(void) CountSubexprs(m->rules[m->always[i]].expr, &cx);
+	hash_seq_init(&seq, cx.buckets);
+	while ((b = hash_seq_search(&seq)) != NULL)
+		foreach(lc, b->counts)
+		{
+			SubexprCount *sc = lfirst(lc);
+
+			if (sc->count >= 2)
+				cx.shared = lappend(cx.shared, sc->expr);
+		}
+	hash_destroy(cx.buckets);
+	m->nshared = list_length(cx.shared);
+	m->shared = palloc(sizeof(ExprState *) * Max(m->nshared, 1));
+	m->shared_values = palloc0(sizeof(ParamExecData) * Max(m->nshared, 1));
+	foreach(lc, cx.shared)
+		m->shared[foreach_current_index(lc)] = ExecInitExpr(lfirst(lc), NULL);
+	for (i = 0; i < m->nrules; i++)
+	{
+		MatchRule  *r = &m->rules[i];
+
+		r->state = ExecInitExpr((Expr *) ReplaceShared(r->expr, &cx), NULL);
+		if (r->residual_expr != NULL)
+			r->residual = ExecInitExpr((Expr *) ReplaceShared(r->residual_expr, &cx), NULL);
+	}
+}
+
+/* The shared subexpressions of the record in econtext. */
+static void
+EvaluateShared(Matcher *m)
+{
+	int32		i;
+
+	for (i = 0; i < m->nshared; i++)
+		m->shared_values[i].value = ExecEvalExprSwitchContext(m->shared[i], m->econtext,
+															   &m->shared_values[i].isnull);
 }
 
 static Probe *sort_probe;
@@ -796,7 +990,6 @@ BuildMatcher(Oid relid, int32 model)
 		/* constants folded (an IN list becomes an array constant the index can read) */
 		r->expr = (Node *) expression_planner((Expr *) expr);
 		pull_varattnos(r->expr, 1, &m->read_columns);
-		r->state = ExecInitExpr((Expr *) r->expr, NULL);
 
 		te = hash_search(terr_index, &territory_id, HASH_ENTER, &found);
 		if (!found)
@@ -841,6 +1034,7 @@ BuildMatcher(Oid relid, int32 model)
 		IndexRule(m, i, m->rules[i].expr);
 	hash_destroy(m->counts);
 	m->counts = NULL;
+	ShareSubexpressions(m);
 	{
 		/* drop the probes no rule ended up in */
 		int32		k = 0;
@@ -894,6 +1088,7 @@ BuildMatcher(Oid relid, int32 model)
 										 m->table.account_attno - FirstLowInvalidHeapAttributeNumber);
 	SortProbes(m);
 	m->econtext = CreateStandaloneExprContext();
+	m->econtext->ecxt_param_exec_vals = m->shared_values;
 	m->candidate_stamp = palloc0(sizeof(uint32) * Max(m->nrules, 1));
 	m->result_stamp = palloc0(sizeof(uint32) * Max(m->nrules, 1));
 	m->result = palloc0(sizeof(bool) * Max(m->nrules, 1));
@@ -1191,6 +1386,7 @@ MatchRecord(Matcher *m, TupleTableSlot *slot, int32 **out, int32 **causes)
 	ResetExprContext(m->econtext);
 	m->econtext->ecxt_scantuple = slot;
 	m->probed = false;
+	EvaluateShared(m);
 
 	for (i = 0; i < m->nprobes; i++)
 		ProbeValue(m, &m->probes[i], slot, &ncand);
@@ -1303,6 +1499,7 @@ MatcherEvaluate(Matcher *m, TupleTableSlot *slot, int32 index)
 		m->stamp = 1;
 	ResetExprContext(m->econtext);
 	m->econtext->ecxt_scantuple = slot;
+	EvaluateShared(m);
 	return RuleHolds(m, index);
 }
 

@@ -34,7 +34,8 @@ typedef struct MatchRule
 	Node	   *expr;
 	ExprState  *state;
 	bool		exact;			/* indexed by a conjunct its probe checks exactly */
-	ExprState  *residual;		/* then: its other conjuncts, NULL when there are none */
+	Node	   *residual_expr;	/* then: its other conjuncts, NULL when there are none */
+	ExprState  *residual;
 } MatchRule;
 
 typedef struct MatchTerritory
