@@ -91,6 +91,9 @@ typedef struct Probe
 	ProbeEntry *entries;
 	int32		nlens;			/* PROBE_PREFIX: the distinct prefix lengths, ascending */
 	int32	   *lens;
+	/* PROBE_EQ, PROBE_PREFIX: open addressing on (len, hash) -> first entry of its run; -1 empty */
+	uint32		mask;
+	int32	   *slots;
 } Probe;
 
 /*
@@ -763,6 +766,12 @@ CompareEntries(const void *a, const void *b)
 	}
 }
 
+static inline uint32
+SlotOf(int32 len, uint32 hash)
+{
+	return hash ^ ((uint32) len * 0x9e3779b9);
+}
+
 static void
 SortProbes(Matcher *m)
 {
@@ -781,6 +790,27 @@ SortProbes(Matcher *m)
 			for (j = 0; j < p->nentries; j++)
 				if (p->nlens == 0 || p->lens[p->nlens - 1] != p->entries[j].len)
 					p->lens[p->nlens++] = p->entries[j].len;
+		}
+		if (p->kind == PROBE_EQ || p->kind == PROBE_PREFIX)
+		{
+			uint32		size = 16;
+
+			while (size < (uint32) p->nentries * 2)
+				size *= 2;
+			p->mask = size - 1;
+			p->slots = palloc(sizeof(int32) * size);
+			memset(p->slots, -1, sizeof(int32) * size);
+			for (j = 0; j < p->nentries; j++)
+			{
+				ProbeEntry *e = &p->entries[j];
+				uint32		h;
+
+				if (j > 0 && e->len == e[-1].len && e->hash == e[-1].hash)
+					continue;	/* not the first of its run */
+				for (h = SlotOf(e->len, e->hash) & p->mask; p->slots[h] >= 0; h = (h + 1) & p->mask)
+					;
+				p->slots[h] = j;
+			}
 		}
 	}
 }
@@ -1213,24 +1243,20 @@ AddCandidate(Matcher *m, int32 *n, int32 rule)
 	}
 }
 
-/* First entry of a sorted prefix/eq probe with (len, hash), or nentries. */
+/* First entry of a prefix/eq probe with (len, hash), or nentries when there is none. */
 static int32
 FindHash(Probe *p, int32 len, uint32 hash)
 {
-	int32		lo = 0,
-				hi = p->nentries;
+	uint32		h;
 
-	while (lo < hi)
+	for (h = SlotOf(len, hash) & p->mask; p->slots[h] >= 0; h = (h + 1) & p->mask)
 	{
-		int32		mid = lo + (hi - lo) / 2;
-		ProbeEntry *e = &p->entries[mid];
+		ProbeEntry *e = &p->entries[p->slots[h]];
 
-		if (e->len < len || (e->len == len && e->hash < hash))
-			lo = mid + 1;
-		else
-			hi = mid;
+		if (e->hash == hash && e->len == len)
+			return p->slots[h];
 	}
-	return lo;
+	return p->nentries;
 }
 
 static void
