@@ -858,7 +858,7 @@ KeepPlan(const char *sql, int nargs, Oid *argtypes)
 
 /* The managed table's settings, from territory.managed_tables; false when not managed. */
 static bool
-LoadManagedTable(Oid relid, ManagedTable *t)
+LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 {
 	Datum		arg = ObjectIdGetDatum(relid);
 	Oid			argtype = OIDOID;
@@ -931,7 +931,8 @@ LoadManagedTable(Oid relid, ManagedTable *t)
 								  0, NULL, NULL, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read territory.managed_tables");
 		t->ndependents = SPI_processed;
-		t->dependent_plans = palloc(sizeof(void *) * Max(SPI_processed, 1));
+		/* in the matcher's memory: SPI's goes at SPI_finish() */
+		t->dependent_plans = MemoryContextAlloc(cxt, sizeof(void *) * Max(SPI_processed, 1));
 		{
 			SPITupleTable *tt = SPI_tuptable;
 
@@ -970,7 +971,7 @@ BuildMatcher(Oid relid, int32 model)
 	m->always = palloc(sizeof(int32));
 
 	SPI_connect();
-	if (!LoadManagedTable(relid, &m->table))
+	if (!LoadManagedTable(relid, &m->table, cxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is not managed by territory", get_rel_name(relid)),
