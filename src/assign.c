@@ -42,6 +42,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 #include "territory.h"
@@ -152,10 +153,13 @@ GetManualSetFor(Oid relid, int32 model)
 	h = HierarchyCurrent();
 	TerritoryBecomeOwner(&save);
 	SPI_connect();
+	/* the latest committed configuration, like the catalogs, whatever the isolation level */
+	PushActiveSnapshot(GetLatestSnapshot());
 	if (SPI_execute_with_args("SELECT key, territory_id, action OPERATOR(pg_catalog.=) 'exclude'"
 							  " FROM territory.manual_assignments WHERE tbl OPERATOR(pg_catalog.=) $1",
 							  1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.manual_assignments");
+	PopActiveSnapshot();
 	if (SPI_processed > 0)
 	{
 		HASHCTL		ctl;

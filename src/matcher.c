@@ -51,6 +51,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
 #include "territory.h"
@@ -160,6 +161,7 @@ struct Matcher
 };
 
 static HTAB *matchers = NULL;	/* relid -> Matcher * */
+static uint64 matcher_invalidations = 0;	/* counts the callbacks that concern matchers */
 static Oid	matcher_signal = InvalidOid;
 
 /* Matchers are kept per table and model: the active one, and any model being previewed. */
@@ -183,6 +185,8 @@ MatcherRelcacheCallback(Oid relid)
 
 	if (matchers == NULL)
 		return;
+	if (relid == InvalidOid || relid == matcher_signal || HierarchyIsSignal(relid))
+		matcher_invalidations++;
 	hash_seq_init(&seq, matchers);
 	while ((e = hash_seq_search(&seq)) != NULL)
 		if (e->matcher != NULL &&
@@ -971,6 +975,8 @@ BuildMatcher(Oid relid, int32 model)
 	m->always = palloc(sizeof(int32));
 
 	SPI_connect();
+	/* the latest committed configuration, like the catalogs, whatever the isolation level */
+	PushActiveSnapshot(GetLatestSnapshot());
 	if (!LoadManagedTable(relid, &m->table, cxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1050,6 +1056,7 @@ BuildMatcher(Oid relid, int32 model)
 		}
 		m->nrules++;
 	}
+	PopActiveSnapshot();
 	SPI_finish();
 
 	/* index one conjunct per rule: count every key, then pick each rule's least shared one */
@@ -1182,10 +1189,14 @@ GetMatcherFor(Oid relid, int32 model)
 	matcher_signal = TerritoryRelid(MATCHER_SIGNAL);
 	{
 		TerritoryUser save;
+		uint64		before = matcher_invalidations;
 
 		TerritoryBecomeOwner(&save);
 		m = BuildMatcher(relid, model);
 		TerritoryRestoreUser(&save);
+		/* a change that committed while it was built: good for this use, rebuilt on the next */
+		if (matcher_invalidations != before)
+			m->valid = false;
 	}
 	MemoryContextSetParent(m->cxt, CacheMemoryContext);
 	/* the entry may have moved while building: look it up again */
