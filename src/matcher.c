@@ -74,6 +74,8 @@ typedef struct ProbeEntry
 	Datum		bound;			/* PROBE_LOWER, PROBE_UPPER; PROBE_EQ: the value; PROBE_PREFIX:
 								 * the prefix's bytes */
 	int32		rule;
+	int32		gate;			/* a rule the entry's rule needs (inherited) that the equality probes
+								 * decide, or -1: not a candidate when that one is not */
 } ProbeEntry;
 
 /*
@@ -122,6 +124,7 @@ struct Matcher
 	MemoryContext cxt;
 	IndexMode	mode;
 	bool		exact;			/* the conjunct IndexConjunct just indexed is checked exactly */
+	int			last_kind;		/* and the kind of probe it went into */
 	HTAB	   *counts;			/* KeyCount, while compiling */
 	int64		cost;
 	Oid			relid;
@@ -250,6 +253,7 @@ AddEntry(Matcher *m, Probe *p, uint32 hash, int32 len, Datum bound, int32 rule)
 		return;
 	}
 
+	m->last_kind = p->kind;
 	if (p->nentries == p->maxentries)
 	{
 		p->maxentries *= 2;
@@ -260,6 +264,7 @@ AddEntry(Matcher *m, Probe *p, uint32 hash, int32 len, Datum bound, int32 rule)
 	e->len = len;
 	e->bound = bound;
 	e->rule = rule;
+	e->gate = -1;
 }
 
 /* The column a side of an operator reads: a Var, possibly under a binary-compatible relabel. */
@@ -538,6 +543,7 @@ IndexRule(Matcher *m, int32 rule, Node *expr)
 	if (best != NULL && IndexConjunct(m, rule, best))
 	{
 		m->indexed[rule] = true;
+		m->rules[rule].probe_kind = m->last_kind;
 		if (m->exact)
 		{
 			/* a candidate meets the indexed conjunct: only the others are left to evaluate */
@@ -768,6 +774,60 @@ CompareEntries(const void *a, const void *b)
 				return x->hash < y->hash ? -1 : 1;
 			return x->rule - y->rule;
 	}
+}
+
+/*
+ * Gates.  A postal-prefix rule of a district is a candidate for every record with that prefix, in
+ * every country; its country comes from an inherited rule.  When a rule's territory inherits a
+ * rule decided by an equality or NULL probe alone (indexed, exact, nothing else to evaluate), the
+ * other probes skip the entry unless that rule is a candidate: it cannot match otherwise.  The
+ * equality and NULL probes run first.
+ */
+static bool
+DecidedByFirstProbes(Matcher *m, int32 rule)
+{
+	MatchRule  *r = &m->rules[rule];
+
+	return m->indexed[rule] && r->exact && r->residual_expr == NULL &&
+		(r->probe_kind == PROBE_EQ || r->probe_kind == PROBE_NULL);
+}
+
+static int
+CompareProbeOrder(const void *a, const void *b)
+{
+	int			x = ((const Probe *) a)->kind == PROBE_EQ || ((const Probe *) a)->kind == PROBE_NULL ? 0 : 1;
+	int			y = ((const Probe *) b)->kind == PROBE_EQ || ((const Probe *) b)->kind == PROBE_NULL ? 0 : 1;
+
+	return x - y;
+}
+
+static void
+SetGates(Matcher *m)
+{
+	int32		i,
+				j,
+				k;
+
+	for (i = 0; i < m->nprobes; i++)
+	{
+		Probe	   *p = &m->probes[i];
+
+		if (p->kind == PROBE_EQ || p->kind == PROBE_NULL)
+			continue;
+		for (j = 0; j < p->nentries; j++)
+		{
+			MatchTerritory *t = &m->territories[m->rules[p->entries[j].rule].territory];
+
+			for (k = 0; k < t->ninherited; k++)
+				if (DecidedByFirstProbes(m, t->inherited[k]))
+				{
+					p->entries[j].gate = t->inherited[k];
+					break;
+				}
+		}
+	}
+	/* equality and NULL probes first (qsort is not stable: order does not matter otherwise) */
+	qsort(m->probes, m->nprobes, sizeof(Probe), CompareProbeOrder);
 }
 
 static inline uint32
@@ -1124,6 +1184,7 @@ BuildMatcher(Oid relid, int32 model)
 	if (m->table.kind == 'c' || m->table.kind == 'd')
 		m->read_columns = bms_add_member(m->read_columns,
 										 m->table.account_attno - FirstLowInvalidHeapAttributeNumber);
+	SetGates(m);
 	SortProbes(m);
 	m->econtext = CreateStandaloneExprContext();
 	m->econtext->ecxt_param_exec_vals = m->shared_values;
@@ -1315,7 +1376,8 @@ ProbeValue(Matcher *m, Probe *p, TupleTableSlot *slot, int32 *n)
 
 					for (i = FindHash(p, l, hash);
 						 i < p->nentries && p->entries[i].len == l && p->entries[i].hash == hash; i++)
-						if (memcmp(data, DatumGetPointer(p->entries[i].bound), l) == 0)
+						if ((p->entries[i].gate < 0 || m->candidate_stamp[p->entries[i].gate] == m->stamp) &&
+							memcmp(data, DatumGetPointer(p->entries[i].bound), l) == 0)
 							AddCandidate(m, n, p->entries[i].rule);
 				}
 				break;
@@ -1330,7 +1392,8 @@ ProbeValue(Matcher *m, Probe *p, TupleTableSlot *slot, int32 *n)
 
 				if ((p->kind == PROBE_LOWER && c > 0) || (p->kind == PROBE_UPPER && c < 0))
 					break;
-				AddCandidate(m, n, p->entries[i].rule);
+				if (p->entries[i].gate < 0 || m->candidate_stamp[p->entries[i].gate] == m->stamp)
+					AddCandidate(m, n, p->entries[i].rule);
 			}
 			break;
 		default:

@@ -34,6 +34,7 @@ typedef struct MatchRule
 	Node	   *expr;
 	ExprState  *state;
 	bool		exact;			/* indexed by a conjunct its probe checks exactly */
+	int			probe_kind;		/* the kind of probe that indexes it */
 	Node	   *residual_expr;	/* then: its other conjuncts, NULL when there are none */
 	ExprState  *residual;
 } MatchRule;
