@@ -251,13 +251,10 @@ KeyText(TupleTableSlot *slot, const ManagedTable *t)
 {
 	bool		isnull;
 	Datum		key = slot_getattr(slot, t->key_attno, &isnull);
-	Oid			outfn;
-	bool		varlena;
 
 	if (isnull)
 		return NULL;
-	getTypeOutputInfo(t->key_type, &outfn, &varlena);
-	return OidOutputFunctionCall(outfn, key);
+	return OutputFunctionCall((FmgrInfo *) &t->key_out, key);
 }
 
 static int
@@ -661,8 +658,19 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 		else
 			newvalue = PointerGetDatum(IdArray(ids, n));
 
-		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple, RelationGetDescr(rel), 1, &col,
-														 &newvalue, &newnull));
+		{
+			/* from the slot's values: the matcher has deformed most of them already */
+			TupleDesc	desc = RelationGetDescr(rel);
+			Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+			bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+
+			slot_getallattrs(newslot);
+			memcpy(values, newslot->tts_values, sizeof(Datum) * desc->natts);
+			memcpy(nulls, newslot->tts_isnull, sizeof(bool) * desc->natts);
+			values[col - 1] = newvalue;
+			nulls[col - 1] = newnull;
+			return PointerGetDatum(heap_form_tuple(desc, values, nulls));
+		}
 	}
 }
 

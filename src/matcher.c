@@ -959,6 +959,13 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 							get_rel_name(relid)),
 					 errhint("Manage the table again with territory.manage_table().")));
 		t->key_type = get_atttype(relid, t->key_attno);
+		{
+			Oid			outfn;
+			bool		varlena;
+
+			getTypeOutputInfo(t->key_type, &outfn, &varlena);
+			fmgr_info_cxt(outfn, &t->key_out, cxt);
+		}
 	}
 	SPI_freetuptable(SPI_tuptable);
 

@@ -17,6 +17,7 @@ typedef struct ManagedTable
 	AttrNumber	key_attno;
 	AttrNumber	territory_attno;	/* territories int4[] (deals: territory_id int4) */
 	Oid			key_type;
+	FmgrInfo	key_out;		/* the key type's output function */
 	/* contacts and deals: the column naming the account, and how to read its territories */
 	AttrNumber	account_attno;
 	Oid			account_type;

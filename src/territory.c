@@ -35,6 +35,7 @@ TerritoryRelcacheCallback(Datum arg, Oid relid)
 	/* the matcher asks the hierarchy whether relid is its signal: hierarchy last */
 	MatcherRelcacheCallback(relid);
 	AssignRelcacheCallback(relid);
+	VisibilityRelcacheCallback(relid);
 	HierarchyRelcacheCallback(relid);
 }
 
@@ -44,6 +45,7 @@ _PG_init(void)
 	CacheRegisterRelcacheCallback(TerritoryRelcacheCallback, (Datum) 0);
 	AssignInit();
 	HistoryInit();
+	VisibilityInit();
 }
 
 /*

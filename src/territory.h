@@ -8,7 +8,9 @@
  *		cycles.c		the check that keeps every hierarchy a forest
  *		rules.c			validation and compilation of rule criteria
  *		matcher.c		the per-table rule matcher
- *		assign.c		assignment triggers, manual assignments, history, explain
+ *		assign.c		assignment triggers, manual assignments, explain
+ *		history.c		the assignment history
+ *		visibility.c	sales users, memberships and the row checks of the policies
  */
 #ifndef TERRITORY_H
 #define TERRITORY_H
@@ -29,6 +31,7 @@
 #define HIERARCHY_SIGNAL "hierarchy_signal"
 #define MATCHER_SIGNAL "matcher_signal"
 #define MANUAL_SIGNAL "manual_signal"
+#define VISIBILITY_SIGNAL "visibility_signal"
 
 extern Oid	TerritoryRelid(const char *relname);
 
@@ -44,6 +47,10 @@ extern void TerritoryRestoreUser(const TerritoryUser *save);
 /* assign.c */
 extern void AssignRelcacheCallback(Oid relid);
 extern void AssignInit(void);
+
+/* visibility.c */
+extern void VisibilityRelcacheCallback(Oid relid);
+extern void VisibilityInit(void);
 
 /* hierarchy.c */
 typedef struct Hierarchy Hierarchy;

@@ -112,11 +112,23 @@ BEGIN
       FROM territory.manual_assignments m
       JOIN territory.territories o ON o.id = m.territory_id AND o.model_id = clone_model.source
       JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code;
+    -- and so do memberships and access levels
+    INSERT INTO territory.members (territory_id, user_id, role, rotation, valid_from, valid_to)
+    SELECT n.id, m.user_id, m.role, m.rotation, m.valid_from, m.valid_to
+      FROM territory.members m
+      JOIN territory.territories o ON o.id = m.territory_id AND o.model_id = clone_model.source
+      JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code
+     ORDER BY m.id;
+    INSERT INTO territory.territory_access (territory_id, kind, access)
+    SELECT n.id, a.kind, a.access
+      FROM territory.territory_access a
+      JOIN territory.territories o ON o.id = a.territory_id AND o.model_id = clone_model.source
+      JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code;
     RETURN clone_id;
 END
 $$;
 COMMENT ON FUNCTION territory.clone_model(int4, text) IS
-    'Copy a model (hierarchy, rules, manual assignments) into a new planning model; returns its id';
+    'Copy a model (hierarchy, rules, manual assignments, memberships, access levels) into a new planning model; returns its id';
 
 CREATE FUNCTION territory.archive_model(model int4) RETURNS void
     LANGUAGE plpgsql

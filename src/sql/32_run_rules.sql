@@ -102,6 +102,8 @@ DECLARE
     n int8;
     nchanged int8;
     last text;
+    keys text[];
+    news text[];
 BEGIN
     -- no configuration change commits while this batch runs
     PERFORM pg_advisory_xact_lock_shared(k[1], k[2]);
@@ -121,39 +123,51 @@ BEGIN
     mt := territory._managed(run.tbl);
     keytype := territory._key_type(run.tbl);
 
-    -- The batch: the next batch_size records after last_key; write those whose territories
-    -- change.  Rows another transaction has locked are skipped, never waited for (a batch holds
-    -- the locks of the rows it wrote: waiting could deadlock with a writer); they are noted as
-    -- pending and assigned one by one at the end of the pass.  A row that changed since the
-    -- batch read it is recomputed by the assignment trigger, which sees the write.
+    -- The batch: the next batch_size records after last_key, read in one pass that keeps only
+    -- the records whose territories change; those are written next.  Rows another transaction
+    -- has locked are skipped, never waited for (a batch holds the locks of the rows it wrote:
+    -- waiting could deadlock with a writer); they are noted as pending and assigned one by one at
+    -- the end of the pass.  A row that changed since the batch read it is recomputed by the
+    -- assignment trigger, which sees the write.
     EXECUTE format($q$
-        WITH batch AS MATERIALIZED (
-            SELECT t.%1$I AS k, t.%2$I AS cur, (territory.compute_territories(%3$L::regclass, t))%5$s AS new
-              FROM %3$s t
-             WHERE $1::%4$s IS NULL OR t.%1$I > $1::%4$s
-             ORDER BY t.%1$I
-             LIMIT $2
-        ), locked AS MATERIALIZED (
-            SELECT t.%1$I AS k FROM %3$s t
-             WHERE t.%1$I IN (SELECT b.k FROM batch b WHERE b.cur IS DISTINCT FROM b.new)
-               FOR UPDATE OF t SKIP LOCKED
-        ), upd AS (
-            UPDATE %3$s t SET %2$I = b.new
-              FROM batch b JOIN locked l ON l.k = b.k
-             WHERE t.%1$I = b.k
-            RETURNING 1
-        ), pending AS (
-            INSERT INTO territory.rule_run_pending (run_id, key)
-            SELECT $3, b.k::text FROM batch b
-             WHERE b.cur IS DISTINCT FROM b.new AND b.k NOT IN (SELECT l.k FROM locked l)
-            RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM upd) + (SELECT count(*) FROM pending),
-               (SELECT max(k)::text FROM batch)$q$,
+        SELECT count(*), max(s.k)::text,
+               array_agg(s.k::text) FILTER (WHERE s.cur IS DISTINCT FROM s.new),
+               array_agg(s.new::text) FILTER (WHERE s.cur IS DISTINCT FROM s.new)
+          FROM (SELECT t.%1$I AS k, t.%2$I AS cur, (territory.compute_territories(%3$L::regclass, t))%5$s AS new
+                  FROM %3$s t
+                 WHERE $1::%4$s IS NULL OR t.%1$I > $1::%4$s
+                 ORDER BY t.%1$I
+                 LIMIT $2) s$q$,
         mt.key_column, mt.territory_column, run.tbl, keytype,
         CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END)
-        INTO n, nchanged, last
-        USING run.last_key, run.batch_size, run_id;
+        INTO n, last, keys, news
+        USING run.last_key, run.batch_size;
+    nchanged := 0;
+    IF keys IS NOT NULL THEN
+        EXECUTE format($q$
+            WITH batch AS (
+                SELECT b.k::%4$s AS k, b.new::%5$s AS new FROM unnest($1::text[], $2::text[]) AS b(k, new)
+            ), locked AS MATERIALIZED (
+                SELECT t.%1$I AS k FROM %3$s t
+                 WHERE t.%1$I IN (SELECT b.k FROM batch b)
+                   FOR UPDATE OF t SKIP LOCKED
+            ), upd AS (
+                UPDATE %3$s t SET %2$I = b.new
+                  FROM batch b JOIN locked l ON l.k = b.k
+                 WHERE t.%1$I = b.k
+                RETURNING 1
+            ), pending AS (
+                INSERT INTO territory.rule_run_pending (run_id, key)
+                SELECT $3, b.k::text FROM batch b
+                 WHERE b.k NOT IN (SELECT l.k FROM locked l)
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM pending)$q$,
+            mt.key_column, mt.territory_column, run.tbl, keytype,
+            CASE WHEN mt.kind = 'deal' THEN 'pg_catalog.int4' ELSE 'pg_catalog.int4[]' END)
+            INTO nchanged
+            USING keys, news, run_id;
+    END IF;
 
     UPDATE territory.rule_runs r
        SET processed = r.processed + n, changed = r.changed + coalesce(nchanged, 0),

@@ -286,3 +286,43 @@ $$;
 COMMENT ON FUNCTION territory._on_sql_drop() IS
     'Internal event trigger: forgets managed tables that are dropped';
 CREATE EVENT TRIGGER territory_sql_drop ON sql_drop EXECUTE FUNCTION territory._on_sql_drop();
+
+-- ---------------------------------------------------------------- visibility
+
+-- The manager hierarchy stays a forest: walking up from the new manager must not reach the user.
+-- The walk locks the rows it passes (FOR SHARE), so that two crossing changes either see each
+-- other (READ COMMITTED) or fail to serialize, and never commit a cycle together.
+CREATE FUNCTION territory._sales_users_before_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur int4 := NEW.manager_id;
+    steps int4 := 0;
+BEGIN
+    IF NEW.manager_id IS NULL OR (TG_OP = 'UPDATE' AND NEW.manager_id IS NOT DISTINCT FROM OLD.manager_id) THEN
+        RETURN NEW;
+    END IF;
+    WHILE cur IS NOT NULL LOOP
+        IF cur = NEW.id THEN
+            RAISE EXCEPTION 'sales user "%" cannot be managed by "%": that would make a cycle', NEW.key,
+                (SELECT u.key FROM territory.sales_users u WHERE u.id = NEW.manager_id)
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT u.manager_id INTO cur FROM territory.sales_users u WHERE u.id = cur FOR SHARE;
+        steps := steps + 1;
+    END LOOP;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION territory._sales_users_before_write() IS
+    'Internal: refuses a manager that would make the manager hierarchy a cycle';
+CREATE TRIGGER sales_users_before_write BEFORE INSERT OR UPDATE ON territory.sales_users
+    FOR EACH ROW EXECUTE FUNCTION territory._sales_users_before_write();
+
+CREATE TRIGGER sales_users_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.sales_users
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('visibility_signal');
+CREATE TRIGGER members_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.members
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('visibility_signal');
+CREATE TRIGGER territory_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.territory_access
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('visibility_signal');

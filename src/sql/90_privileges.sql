@@ -56,7 +56,18 @@ REVOKE ALL ON FUNCTION
     territory._rule_source(regclass, text),
     territory._compute_territories_in(regclass, record, int4),
     territory.preview_model(int4),
-    territory.activate_model(int4)
+    territory.activate_model(int4),
+    territory._user_id(text),
+    territory._check_territory(int4),
+    territory.add_user(text, text, name, text, bool),
+    territory.add_member(int4, text, text, bool, date, date),
+    territory.remove_member(int4, text),
+    territory.set_access(int4, text, text),
+    territory._policy_expr(regclass, text),
+    territory._drop_policies(regclass),
+    territory.enable_visibility(regclass),
+    territory.disable_visibility(regclass),
+    territory._sales_users_before_write()
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
 GRANT SELECT ON territory.rule_runs, territory.rule_run_pending TO PUBLIC;
@@ -64,3 +75,10 @@ GRANT SELECT ON territory.rule_runs, territory.rule_run_pending TO PUBLIC;
 -- The triggers that managed tables get run for every role that writes those tables.
 GRANT EXECUTE ON FUNCTION territory.assign_trigger(), territory.history_trigger(),
     territory.cascade_trigger() TO PUBLIC;
+
+-- The row checks of the policies run as whoever queries a protected table; they answer for the
+-- current sales user only.
+GRANT EXECUTE ON FUNCTION territory.current_user_id(), territory.sees_all(), territory.visible_territories(text, text),
+    territory.visible_owners(), territory.in_visible(int4[], text, text), territory.in_visible(int4, text, text),
+    territory.owner_visible(anyelement), territory.can_read(int4[], text, text), territory.can_edit(int4[], text, text)
+    TO PUBLIC;

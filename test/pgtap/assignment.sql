@@ -6,17 +6,8 @@
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS territory CASCADE;
 DROP TABLE IF EXISTS sem_accounts, sem_contacts, sem_deals;
-DO $$
-DECLARE
-    r text;
-BEGIN
-    FOREACH r IN ARRAY ARRAY['sem_admin', 'sem_app'] LOOP
-        IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
-END $$;
+SET tap.role_prefix = 'sem_';
+\ir lib/drop_roles.psql
 CREATE EXTENSION territory;
 RESET client_min_messages;
 
@@ -26,8 +17,9 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA territory TO sem_admin;
 GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA territory TO sem_admin;
 GRANT INSERT, UPDATE, DELETE ON territory.models, territory.territory_types, territory.territories,
     territory.managed_tables, territory.rules, territory.manual_assignments, territory.rule_runs,
-    territory.rule_run_pending TO sem_admin;
-GRANT SELECT ON territory.manual_assignments, territory.assignment_history, territory.assignment_log TO sem_admin;
+    territory.rule_run_pending, territory.sales_users, territory.members, territory.territory_access TO sem_admin;
+GRANT SELECT ON territory.manual_assignments, territory.assignment_history, territory.assignment_log,
+    territory.sales_users, territory.members, territory.territory_access TO sem_admin;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA territory TO sem_admin;
 
 CREATE TABLE sem_accounts (id int PRIMARY KEY, country text, state text, industry text, revenue numeric,
@@ -197,7 +189,4 @@ SELECT * FROM finish();
 SET client_min_messages = warning;
 DROP EXTENSION territory CASCADE;
 DROP TABLE sem_accounts, sem_contacts, sem_deals;
-DROP OWNED BY sem_admin;
-DROP ROLE sem_admin;
-DROP OWNED BY sem_app;
-DROP ROLE sem_app;
+\ir lib/drop_roles.psql

@@ -5,7 +5,8 @@ SELECT plan(33);
 
 SELECT has_schema('territory');
 SELECT tables_are('territory', ARRAY['models', 'territory_types', 'territories', 'managed_tables', 'rules',
-                                   'manual_assignments', 'assignment_log', 'rule_runs', 'rule_run_pending']);
+                                   'manual_assignments', 'assignment_log', 'rule_runs', 'rule_run_pending',
+                                   'sales_users', 'members', 'territory_access']);
 SELECT has_pk('territory', 'models', 'models has a primary key');
 SELECT has_pk('territory', 'territory_types', 'territory_types has a primary key');
 SELECT has_pk('territory', 'territories', 'territories has a primary key');
@@ -24,7 +25,8 @@ SELECT set_eq(
           'territory.territory_types_id_seq', 'territory.territories', 'territory.territories_id_seq',
           'territory.managed_tables', 'territory.rules', 'territory.rules_id_seq', 'territory.manual_assignments',
           'territory.assignment_log', 'territory.assignment_log_id_seq', 'territory.rule_runs',
-          'territory.rule_runs_id_seq', 'territory.rule_run_pending'],
+          'territory.rule_runs_id_seq', 'territory.rule_run_pending', 'territory.sales_users',
+          'territory.sales_users_id_seq', 'territory.members', 'territory.members_id_seq', 'territory.territory_access'],
     'configuration tables and sequences are registered with pg_extension_config_dump');
 
 -- fresh install: one active model called default

@@ -1,0 +1,1057 @@
+/*
+ * visibility.c
+ *		Who sees which records: sales users, memberships, access levels, and the row checks the
+ *		row-level security policies call.
+ *
+ * The configuration (territory.sales_users, territory.members, territory.territory_access) is
+ * cached per backend and rebuilt after an invalidation of the visibility signal or of the
+ * hierarchy.  The current sales user is the setting territory.user (superuser-set: only roles
+ * granted SET on it can impersonate), or else the sales user whose login is the current role;
+ * nobody when neither names an active user.
+ *
+ * For the current user, a kind of record and an access level, the visible set is computed once
+ * and kept until the configuration, the identity or the day changes: a bitmap over territory ids
+ * (the subtrees of the user's current memberships, each territory at its own access level for
+ * the kind; managers edit everywhere below them) and a hash set of the owner keys the user sees
+ * (their own and those of everyone below them in the manager hierarchy).  Row checks cost a
+ * comparison of generation numbers and one bit test per territory of the record.
+ *
+ * The policies that territory.enable_visibility() writes are an OR of three arms, each of which
+ * an index can serve, so that the planner can use a BitmapOr for a user who sees little:
+ *		territory.in_visible(territories, kind, access)		GIN on territories (support function)
+ *		territory.owner_visible(owner)						btree on the owner (support function)
+ *		territories = '{}' AND territory.sees_all()			GIN (empty arrays)
+ * in_visible is true exactly when the record has a visible territory, which for a user who sees
+ * everything means every territory: the index condition the support function derives,
+ * territories && visible_territories(kind, access), is then implied by it.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_func.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/selfuncs.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "storage/proc.h"
+
+#include "territory.h"
+
+/* access levels */
+#define ACCESS_NONE 0
+#define ACCESS_READ 1
+#define ACCESS_EDIT 2
+
+#define NKINDS 4				/* account, lead, contact, deal */
+
+/* territory.user */
+static char *user_setting = NULL;
+
+typedef struct SalesUser
+{
+	int32		id;
+	char	   *key;
+	char	   *login;			/* NULL: none */
+	int32		manager;		/* index, -1: none */
+	bool		sees_all;
+	bool		active;
+	int32		first_member;	/* its memberships: members[first_member .. +nmembers] */
+	int32		nmembers;
+	int32		first_report;	/* its direct reports: reports[first_report .. +nreports] */
+	int32		nreports;
+} SalesUser;
+
+typedef struct Membership
+{
+	int32		territory;
+	bool		manager;		/* role 'manager': edit everywhere below */
+	DateADT		valid_from;		/* DATEVAL_NOBEGIN when open */
+	DateADT		valid_to;		/* DATEVAL_NOEND when open */
+} Membership;
+
+typedef struct UserSlot
+{
+	char		name[NAMEDATALEN * 2];	/* hash key: a user key or a login (prefixed) */
+	int32		user;
+} UserSlot;
+
+typedef struct AccessKey
+{
+	int32		territory;
+	int32		kind;
+} AccessKey;
+
+typedef struct AccessEntry
+{
+	AccessKey	key;
+	int8		access;
+} AccessEntry;
+
+typedef struct Visibility
+{
+	MemoryContext cxt;
+	int32		nusers;
+	SalesUser  *users;
+	Membership *members;
+	int32	   *reports;
+	HTAB	   *by_name;		/* "k:" || key, "l:" || login -> user index */
+	HTAB	   *access;			/* (territory, kind) -> level; absent: edit */
+} Visibility;
+
+static Visibility *visibility = NULL;
+static bool visibility_valid = false;
+static Oid	visibility_signal = InvalidOid;
+/* bumped by every invalidation and every change of territory.user: cached sets compare it */
+static uint64 generation = 1;
+
+/* A visible set: for one user, kind and access level, on one day. */
+typedef struct VisibleSet
+{
+	uint64		generation;
+	Oid			role;			/* the role the identity was resolved for */
+	DateADT		day;
+	int32		user;			/* index, -1: nobody */
+	int32		kind;
+	int32		access;
+	bool		sees_all;
+	int32		min_id;			/* bitmap over territory ids min_id .. max_id */
+	int32		max_id;
+	uint8	   *bits;
+	int32		nids;			/* the same, as a sorted array */
+	int32	   *ids;
+	HTAB	   *owners;			/* owner keys, NULL when none */
+	int32		nowners;
+	char	  **owner_keys;
+} VisibleSet;
+
+#define NSETS 8
+static VisibleSet sets[NSETS];
+static int	next_set = 0;
+static MemoryContext sets_cxt = NULL;
+
+static void
+VisibilityInvalidate(void)
+{
+	visibility_valid = false;
+	generation++;
+}
+
+void
+VisibilityRelcacheCallback(Oid relid)
+{
+	if (relid == InvalidOid || (OidIsValid(visibility_signal) && relid == visibility_signal) ||
+		HierarchyIsSignal(relid))
+		VisibilityInvalidate();
+}
+
+static void
+UserSettingAssign(const char *newval, void *extra)
+{
+	generation++;
+}
+
+void
+VisibilityInit(void)
+{
+	DefineCustomStringVariable("territory.user",
+							   "The sales user whose records this session sees (their key).",
+							   "Empty: the sales user whose login is the current role. Only roles "
+							   "granted SET on this parameter may set it.",
+							   &user_setting, "", PGC_SUSET, 0, NULL, UserSettingAssign, NULL);
+}
+
+/* ---------------------------------------------------------------- building */
+
+static int32
+KindIndex(const char *kind)
+{
+	if (strcmp(kind, "account") == 0)
+		return 0;
+	if (strcmp(kind, "lead") == 0)
+		return 1;
+	if (strcmp(kind, "contact") == 0)
+		return 2;
+	if (strcmp(kind, "deal") == 0)
+		return 3;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown kind of record: %s", kind),
+			 errhint("The kinds are account, lead, contact and deal.")));
+	return -1;
+}
+
+static int32
+AccessIndex(const char *access)
+{
+	if (strcmp(access, "read") == 0)
+		return ACCESS_READ;
+	if (strcmp(access, "edit") == 0)
+		return ACCESS_EDIT;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown access level: %s", access),
+			 errhint("Ask for read or edit.")));
+	return -1;
+}
+
+static void
+NameKey(char *buf, char prefix, const char *name)
+{
+	memset(buf, 0, NAMEDATALEN * 2);
+	buf[0] = prefix;
+	buf[1] = ':';
+	strlcpy(buf + 2, name, NAMEDATALEN * 2 - 2);
+}
+
+static int
+CompareMemberUser(const void *a, const void *b)
+{
+	return ((const int32 *) a)[0] - ((const int32 *) b)[0];
+}
+
+static Visibility *
+BuildVisibility(void)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "territory visibility",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	Visibility *v;
+	HASHCTL		ctl;
+	HTAB	   *by_id;
+	uint64		i;
+	int32		nmembers;
+	int32	   *member_rows;	/* (user index, member index) pairs, sorted by user */
+	Membership *raw_members;
+	TerritoryUser save;
+
+	old = MemoryContextSwitchTo(cxt);
+	v = palloc0(sizeof(Visibility));
+	v->cxt = cxt;
+
+	TerritoryBecomeOwner(&save);
+	SPI_connect();
+	/* the latest committed configuration, like the catalogs */
+	PushActiveSnapshot(GetLatestSnapshot());
+
+	if (SPI_execute("SELECT id, key, login, manager_id, sees_all, active FROM territory.sales_users"
+					" ORDER BY id", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read territory.sales_users");
+	v->nusers = SPI_processed;
+	v->users = MemoryContextAllocZero(cxt, sizeof(SalesUser) * Max(v->nusers, 1));
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int32);
+	ctl.entrysize = sizeof(int32) * 2;
+	ctl.hcxt = CurrentMemoryContext;
+	by_id = hash_create("territory users by id", Max(v->nusers, 16), &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = NAMEDATALEN * 2;
+	ctl.entrysize = sizeof(UserSlot);
+	ctl.hcxt = cxt;
+	v->by_name = hash_create("territory users by name", Max(v->nusers * 2, 16), &ctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	{
+		int32	   *managers = palloc(sizeof(int32) * Max(v->nusers, 1));
+
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			SalesUser  *u = &v->users[i];
+			bool		isnull;
+			char	   *login;
+			int32	   *e;
+			UserSlot   *slot;
+			char		buf[NAMEDATALEN * 2];
+
+			u->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+			u->key = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
+			login = SPI_getvalue(tup, desc, 3);
+			u->login = login ? MemoryContextStrdup(cxt, login) : NULL;
+			managers[i] = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+			if (isnull)
+				managers[i] = 0;
+			u->sees_all = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+			u->active = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+			e = hash_search(by_id, &u->id, HASH_ENTER, NULL);
+			e[1] = i;
+			NameKey(buf, 'k', u->key);
+			slot = hash_search(v->by_name, buf, HASH_ENTER, NULL);
+			slot->user = i;
+			if (u->login)
+			{
+				NameKey(buf, 'l', u->login);
+				slot = hash_search(v->by_name, buf, HASH_ENTER, NULL);
+				slot->user = i;
+			}
+		}
+		/* managers, and each manager's direct reports */
+		{
+			int32	   *count = palloc0(sizeof(int32) * Max(v->nusers, 1));
+			int32		total = 0;
+
+			for (i = 0; i < (uint64) v->nusers; i++)
+			{
+				int32	   *e = managers[i] ? hash_search(by_id, &managers[i], HASH_FIND, NULL) : NULL;
+
+				v->users[i].manager = e ? e[1] : -1;
+				if (e)
+					count[e[1]]++;
+			}
+			for (i = 0; i < (uint64) v->nusers; i++)
+			{
+				v->users[i].first_report = total;
+				total += count[i];
+			}
+			v->reports = MemoryContextAlloc(cxt, sizeof(int32) * Max(total, 1));
+			for (i = 0; i < (uint64) v->nusers; i++)
+			{
+				int32		m = v->users[i].manager;
+
+				if (m >= 0)
+					v->reports[v->users[m].first_report + v->users[m].nreports++] = i;
+			}
+		}
+	}
+
+	if (SPI_execute("SELECT user_id, territory_id, role OPERATOR(pg_catalog.=) 'manager',"
+					" valid_from, valid_to FROM territory.members", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read territory.members");
+	nmembers = SPI_processed;
+	member_rows = palloc(sizeof(int32) * 2 * Max(nmembers, 1));
+	raw_members = palloc(sizeof(Membership) * Max(nmembers, 1));
+	for (i = 0; i < (uint64) nmembers; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int32		user_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		int32	   *e = hash_search(by_id, &user_id, HASH_FIND, NULL);
+		Datum		d;
+
+		member_rows[2 * i] = e ? e[1] : INT_MAX;
+		member_rows[2 * i + 1] = i;
+		raw_members[i].territory = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		raw_members[i].manager = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		if (isnull)
+			DATE_NOBEGIN(raw_members[i].valid_from);
+		else
+			raw_members[i].valid_from = DatumGetDateADT(d);
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		if (isnull)
+			DATE_NOEND(raw_members[i].valid_to);
+		else
+			raw_members[i].valid_to = DatumGetDateADT(d);
+	}
+	qsort(member_rows, nmembers, sizeof(int32) * 2, CompareMemberUser);
+	v->members = MemoryContextAlloc(cxt, sizeof(Membership) * Max(nmembers, 1));
+	for (i = 0; i < (uint64) nmembers; i++)
+	{
+		int32		u = member_rows[2 * i];
+
+		v->members[i] = raw_members[member_rows[2 * i + 1]];
+		if (u == INT_MAX)
+			continue;
+		if (v->users[u].nmembers == 0)
+			v->users[u].first_member = i;
+		v->users[u].nmembers++;
+	}
+
+	if (SPI_execute("SELECT territory_id, kind, access FROM territory.territory_access", true, 0)
+		!= SPI_OK_SELECT)
+		elog(ERROR, "could not read territory.territory_access");
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(AccessKey);
+	ctl.entrysize = sizeof(AccessEntry);
+	ctl.hcxt = cxt;
+	v->access = hash_create("territory access levels", Max(SPI_processed, 16), &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		AccessKey	key;
+		AccessEntry *e;
+		char	   *access = SPI_getvalue(tup, desc, 3);
+
+		memset(&key, 0, sizeof(key));
+		key.territory = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		key.kind = KindIndex(SPI_getvalue(tup, desc, 2));
+		e = hash_search(v->access, &key, HASH_ENTER, NULL);
+		e->access = strcmp(access, "none") == 0 ? ACCESS_NONE
+			: strcmp(access, "read") == 0 ? ACCESS_READ : ACCESS_EDIT;
+	}
+
+	PopActiveSnapshot();
+	SPI_finish();
+	TerritoryRestoreUser(&save);
+	/* by_id and the scratch arrays went with SPI's memory */
+	MemoryContextSwitchTo(old);
+	return v;
+}
+
+static Visibility *
+CurrentVisibility(void)
+{
+	uint64		before;
+	Visibility *v;
+
+	AcceptInvalidationMessages();
+	if (visibility_valid && visibility != NULL)
+		return visibility;
+	visibility_signal = TerritoryRelid(VISIBILITY_SIGNAL);
+	(void) HierarchyCurrent();	/* sets the hierarchy's signal, so that its changes reach us */
+	before = generation;
+	v = BuildVisibility();
+	if (visibility != NULL)
+		MemoryContextDelete(visibility->cxt);
+	visibility = v;
+	/* an invalidation during the build leaves it stale: used now, rebuilt next time */
+	visibility_valid = (generation == before);
+	generation++;
+	return visibility;
+}
+
+/* ---------------------------------------------------------------- identity */
+
+/* The current sales user (index), or -1. */
+static int32
+CurrentUser(Visibility *v)
+{
+	char		buf[NAMEDATALEN * 2];
+	UserSlot   *slot;
+
+	if (user_setting != NULL && user_setting[0] != '\0')
+		NameKey(buf, 'k', user_setting);
+	else
+	{
+		char	   *role = GetUserNameFromId(GetOuterUserId(), true);
+
+		if (role == NULL)
+			return -1;
+		NameKey(buf, 'l', role);
+	}
+	slot = hash_search(v->by_name, buf, HASH_FIND, NULL);
+	if (slot == NULL || !v->users[slot->user].active)
+		return -1;
+	return slot->user;
+}
+
+static DateADT
+Today(void)
+{
+	return DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+											   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())));
+}
+
+/* ---------------------------------------------------------------- visible sets */
+
+static int8
+AccessOf(Visibility *v, int32 territory, int32 kind)
+{
+	AccessKey	key;
+	AccessEntry *e;
+
+	memset(&key, 0, sizeof(key));
+	key.territory = territory;
+	key.kind = kind;
+	e = hash_search(v->access, &key, HASH_FIND, NULL);
+	return e ? e->access : ACCESS_EDIT;
+}
+
+static void
+SetBit(VisibleSet *s, int32 id)
+{
+	if (id < s->min_id || id > s->max_id)
+		return;
+	s->bits[(id - s->min_id) >> 3] |= 1 << ((id - s->min_id) & 7);
+}
+
+static inline bool
+TestBit(const VisibleSet *s, int32 id)
+{
+	return id >= s->min_id && id <= s->max_id &&
+		(s->bits[(id - s->min_id) >> 3] & (1 << ((id - s->min_id) & 7))) != 0;
+}
+
+static void
+AddOwner(VisibleSet *s, const char *key, int32 *max)
+{
+	bool		found;
+
+	(void) hash_search(s->owners, key, HASH_ENTER, &found);
+	if (found)
+		return;
+	if (s->nowners == *max)
+	{
+		*max *= 2;
+		s->owner_keys = repalloc(s->owner_keys, sizeof(char *) * *max);
+	}
+	s->owner_keys[s->nowners++] = MemoryContextStrdup(sets_cxt, key);
+}
+
+static void
+FreeSet(VisibleSet *s)
+{
+	if (s->bits)
+		pfree(s->bits);
+	if (s->ids)
+		pfree(s->ids);
+	if (s->owners)
+		hash_destroy(s->owners);
+	if (s->owner_keys)
+	{
+		int32		i;
+
+		for (i = 0; i < s->nowners; i++)
+			pfree(s->owner_keys[i]);
+		pfree(s->owner_keys);
+	}
+	memset(s, 0, sizeof(VisibleSet));
+}
+
+static void
+BuildSet(Visibility *v, VisibleSet *s, int32 user, int32 kind, int32 access, DateADT day)
+{
+	const Hierarchy *h = HierarchyCurrent();
+	int32		n;
+	const int32 *all = HierarchyModelTerritories(h, HierarchyActiveModel(h), &n);
+	int32		i,
+				j;
+	int32		maxowners = 16;
+	int32		maxids = 64;
+	MemoryContext old = MemoryContextSwitchTo(sets_cxt);
+
+	s->user = user;
+	s->kind = kind;
+	s->access = access;
+	s->day = day;
+	s->sees_all = user >= 0 && v->users[user].sees_all;
+	/* the bitmap spans the active model's territory ids */
+	s->min_id = INT_MAX;
+	s->max_id = INT_MIN;
+	for (i = 0; i < n; i++)
+	{
+		s->min_id = Min(s->min_id, all[i]);
+		s->max_id = Max(s->max_id, all[i]);
+	}
+	if (n == 0)
+		s->min_id = s->max_id = 0;
+	s->bits = palloc0((s->max_id - s->min_id) / 8 + 1);
+	s->ids = palloc(sizeof(int32) * maxids);
+	s->owner_keys = palloc(sizeof(char *) * maxowners);
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = NAMEDATALEN * 2;
+		ctl.entrysize = NAMEDATALEN * 2;
+		ctl.hcxt = sets_cxt;
+		s->owners = hash_create("territory visible owners", 16, &ctl,
+								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+
+	if (user >= 0 && s->sees_all)
+	{
+		for (i = 0; i < n; i++)
+			SetBit(s, all[i]);
+	}
+	else if (user >= 0 && n > 0)
+	{
+		SalesUser  *u = &v->users[user];
+		HierarchyNode first;
+
+		(void) HierarchyFind(h, all[0], &first);	/* positions are counted from the model's first */
+
+		for (j = 0; j < u->nmembers; j++)
+		{
+			Membership *m = &v->members[u->first_member + j];
+			HierarchyNode node;
+			int32		pos;
+
+			if (day < m->valid_from || day > m->valid_to)
+				continue;		/* outside its validity period */
+			if (!HierarchyFind(h, m->territory, &node) || node.model != HierarchyActiveModel(h))
+				continue;
+			/* its subtree, contiguous in pre-order, each territory at its own level (managers edit) */
+			for (pos = node.pos - first.pos; pos <= node.last - first.pos && pos < n; pos++)
+				if (m->manager || AccessOf(v, all[pos], kind) >= access)
+					SetBit(s, all[pos]);
+		}
+	}
+	/* the sorted array of the same */
+	for (i = 0; i <= s->max_id - s->min_id && n > 0; i++)
+		if (s->bits[i >> 3] & (1 << (i & 7)))
+		{
+			if (s->nids == maxids)
+			{
+				maxids *= 2;
+				s->ids = repalloc(s->ids, sizeof(int32) * maxids);
+			}
+			s->ids[s->nids++] = s->min_id + i;
+		}
+	/* owners: the user and everyone below them */
+	if (user >= 0)
+	{
+		int32	   *stack = palloc(sizeof(int32) * Max(v->nusers, 1));
+		bool	   *seen = palloc0(sizeof(bool) * Max(v->nusers, 1));
+		int32		top = 0;
+
+		stack[top++] = user;
+		seen[user] = true;
+		while (top > 0)
+		{
+			SalesUser  *u = &v->users[stack[--top]];
+
+			AddOwner(s, u->key, &maxowners);
+			for (j = 0; j < u->nreports; j++)
+			{
+				int32		r = v->reports[u->first_report + j];
+
+				if (!seen[r])
+				{
+					seen[r] = true;
+					stack[top++] = r;
+				}
+			}
+		}
+		pfree(stack);
+		pfree(seen);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CurrentSet
+ *		The visible set of the current user for a kind and access level; computed at most once
+ *		per configuration, identity and day.
+ */
+static VisibleSet *
+CurrentSet(int32 kind, int32 access)
+{
+	Visibility *v = CurrentVisibility();
+	int32		user = CurrentUser(v);
+	DateADT		day = Today();
+	Oid			role = GetOuterUserId();
+	int			i;
+	VisibleSet *s;
+
+	for (i = 0; i < NSETS; i++)
+	{
+		s = &sets[i];
+		if (s->generation == generation && s->role == role && s->user == user && s->kind == kind &&
+			s->access == access && s->day == day)
+			return s;
+	}
+	if (sets_cxt == NULL)
+		sets_cxt = AllocSetContextCreate(TopMemoryContext, "territory visible sets",
+										 ALLOCSET_DEFAULT_SIZES);
+	s = &sets[next_set];
+	next_set = (next_set + 1) % NSETS;
+	FreeSet(s);
+	BuildSet(v, s, user, kind, access, day);
+	s->generation = generation;
+	s->role = role;
+	return s;
+}
+
+/* Per call site: the set last used, valid while the generation, role and day hold. */
+typedef struct CallSet
+{
+	uint64		generation;
+	Oid			role;
+	LocalTransactionId lxid;	/* the day can change only between transactions */
+	int32		kind;
+	int32		access;
+	VisibleSet *set;
+} CallSet;
+
+static VisibleSet *
+SetOfCall(CallSet *cs, int32 kind, int32 access)
+{
+	/* the set may have been recycled for another user, kind or access since */
+	if (cs->set != NULL && (cs->set->generation != cs->generation || cs->set->kind != kind ||
+							cs->set->access != access || cs->set->role != cs->role))
+		cs->set = NULL;
+	if (cs->set == NULL || cs->generation != generation || cs->role != GetOuterUserId() ||
+		cs->lxid != MyProc->lxid || cs->kind != kind || cs->access != access)
+	{
+		cs->set = CurrentSet(kind, access);
+		cs->generation = generation;
+		cs->role = GetOuterUserId();
+		cs->lxid = MyProc->lxid;
+		cs->kind = kind;
+		cs->access = access;
+	}
+	return cs->set;
+}
+
+/* Per call site (fn_extra, which lives as long as the statement's plan state). */
+static VisibleSet *
+CallSiteSet(FunctionCallInfo fcinfo, int32 kind, int32 access)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallSet));
+	return SetOfCall((CallSet *) fcinfo->flinfo->fn_extra, kind, access);
+}
+
+static int32
+TextArgKind(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? 0 : KindIndex(text_to_cstring(PG_GETARG_TEXT_PP(argno)));
+}
+
+static int32
+TextArgAccess(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? ACCESS_READ : AccessIndex(text_to_cstring(PG_GETARG_TEXT_PP(argno)));
+}
+
+
+/* ---------------------------------------------------------------- SQL functions */
+
+PG_FUNCTION_INFO_V1(territory_current_user_id);
+Datum
+territory_current_user_id(PG_FUNCTION_ARGS)
+{
+	Visibility *v = CurrentVisibility();
+	int32		user = CurrentUser(v);
+
+	if (user < 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(v->users[user].id);
+}
+
+PG_FUNCTION_INFO_V1(territory_sees_all);
+Datum
+territory_sees_all(PG_FUNCTION_ARGS)
+{
+	Visibility *v = CurrentVisibility();
+	int32		user = CurrentUser(v);
+
+	PG_RETURN_BOOL(user >= 0 && v->users[user].sees_all);
+}
+
+PG_FUNCTION_INFO_V1(territory_visible_territories);
+Datum
+territory_visible_territories(PG_FUNCTION_ARGS)
+{
+	VisibleSet *s = CallSiteSet(fcinfo, TextArgKind(fcinfo, 0), TextArgAccess(fcinfo, 1));
+	Datum	   *d = palloc(sizeof(Datum) * Max(s->nids, 1));
+	int32		i;
+
+	for (i = 0; i < s->nids; i++)
+		d[i] = Int32GetDatum(s->ids[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, s->nids, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+}
+
+PG_FUNCTION_INFO_V1(territory_visible_owners);
+Datum
+territory_visible_owners(PG_FUNCTION_ARGS)
+{
+	VisibleSet *s = CallSiteSet(fcinfo, 0, ACCESS_READ);
+	Datum	   *d = palloc(sizeof(Datum) * Max(s->nowners, 1));
+	int32		i;
+
+	for (i = 0; i < s->nowners; i++)
+		d[i] = CStringGetTextDatum(s->owner_keys[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, s->nowners, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Whether one of the ids is in the set. */
+static bool
+AnyVisible(const VisibleSet *s, ArrayType *arr)
+{
+	int32	   *ids;
+	int32		n,
+				i;
+
+	if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != INT4OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("territories must be a one-dimensional int4[] without NULLs")));
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	ids = (int32 *) ARR_DATA_PTR(arr);
+	for (i = 0; i < n; i++)
+		if (TestBit(s, ids[i]))
+			return true;
+	return false;
+}
+
+/* in_visible(territories int4[], kind text, access text): a territory of the record is visible. */
+PG_FUNCTION_INFO_V1(territory_in_visible);
+Datum
+territory_in_visible(PG_FUNCTION_ARGS)
+{
+	VisibleSet *s;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	s = CallSiteSet(fcinfo, TextArgKind(fcinfo, 1), TextArgAccess(fcinfo, 2));
+	PG_RETURN_BOOL(AnyVisible(s, PG_GETARG_ARRAYTYPE_P(0)));
+}
+
+/* in_visible(territory int4, kind text, access text): a deal's territory is visible. */
+PG_FUNCTION_INFO_V1(territory_in_visible_one);
+Datum
+territory_in_visible_one(PG_FUNCTION_ARGS)
+{
+	VisibleSet *s;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	s = CallSiteSet(fcinfo, TextArgKind(fcinfo, 1), TextArgAccess(fcinfo, 2));
+	PG_RETURN_BOOL(TestBit(s, PG_GETARG_INT32(0)));
+}
+
+/* owner_visible(owner anyelement): the record's owner is the user or someone below them. */
+typedef struct OwnerCall
+{
+	CallSet		set;
+	Oid			type;
+	FmgrInfo	out;
+} OwnerCall;
+
+PG_FUNCTION_INFO_V1(territory_owner_visible);
+Datum
+territory_owner_visible(PG_FUNCTION_ARGS)
+{
+	OwnerCall  *oc;
+	VisibleSet *s;
+	char		buf[NAMEDATALEN * 2];
+	char	   *key;
+	Oid			type;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	oc = (OwnerCall *) fcinfo->flinfo->fn_extra;
+	type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	if (oc == NULL || oc->type != type)
+	{
+		Oid			outfn;
+		bool		varlena;
+
+		oc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(OwnerCall));
+		getTypeOutputInfo(type, &outfn, &varlena);
+		fmgr_info_cxt(outfn, &oc->out, fcinfo->flinfo->fn_mcxt);
+		oc->type = type;
+		fcinfo->flinfo->fn_extra = oc;
+	}
+	/* the owner set does not depend on the kind */
+	s = SetOfCall(&oc->set, 0, ACCESS_READ);
+	if (s->nowners == 0)
+		PG_RETURN_BOOL(false);
+	if (type == TEXTOID || type == VARCHAROID)
+		key = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	else
+		key = OutputFunctionCall(&oc->out, PG_GETARG_DATUM(0));
+	if (strlen(key) >= NAMEDATALEN * 2)
+		PG_RETURN_BOOL(false);	/* longer than any key the set can hold */
+	memset(buf, 0, sizeof(buf));
+	strlcpy(buf, key, sizeof(buf));
+	PG_RETURN_BOOL(hash_search(s->owners, buf, HASH_FIND, NULL) != NULL);
+}
+
+/*
+ * can_read / can_edit (territories int4[], owner text, kind text): the whole check in one call,
+ * for applications and ad-hoc queries (the policies use the three indexable arms instead).
+ */
+static bool
+CanAccess(FunctionCallInfo fcinfo, int32 access)
+{
+	VisibleSet *s = CallSiteSet(fcinfo, TextArgKind(fcinfo, 2), access);
+
+	if (s->sees_all)
+		return true;
+	if (!PG_ARGISNULL(0) && AnyVisible(s, PG_GETARG_ARRAYTYPE_P(0)))
+		return true;
+	if (!PG_ARGISNULL(1) && s->nowners > 0)
+	{
+		char		buf[NAMEDATALEN * 2];
+		char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+		if (strlen(key) >= sizeof(buf))
+			return false;
+		memset(buf, 0, sizeof(buf));
+		strlcpy(buf, key, sizeof(buf));
+		return hash_search(s->owners, buf, HASH_FIND, NULL) != NULL;
+	}
+	return false;
+}
+
+PG_FUNCTION_INFO_V1(territory_can_read);
+Datum
+territory_can_read(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(CanAccess(fcinfo, ACCESS_READ));
+}
+
+PG_FUNCTION_INFO_V1(territory_can_edit);
+Datum
+territory_can_edit(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(CanAccess(fcinfo, ACCESS_EDIT));
+}
+
+/* ---------------------------------------------------------------- planner support */
+
+static Oid
+TerritoryFunction(const char *name, int nargs, Oid *argtypes)
+{
+	return LookupFuncName(list_make2(makeString(TERRITORY_SCHEMA), makeString((char *) name)),
+						  nargs, argtypes, false);
+}
+
+/* The kind and access of a call whose arguments are constants, or false. */
+static bool
+ConstKindAccess(List *args, int32 *kind, int32 *access)
+{
+	Node	   *k = list_length(args) > 1 ? lsecond(args) : NULL;
+	Node	   *a = list_length(args) > 2 ? lthird(args) : NULL;
+
+	*kind = 0;
+	*access = ACCESS_READ;
+	if (k != NULL)
+	{
+		if (!IsA(k, Const) || ((Const *) k)->constisnull)
+			return false;
+		*kind = KindIndex(TextDatumGetCString(((Const *) k)->constvalue));
+	}
+	if (a != NULL)
+	{
+		if (!IsA(a, Const) || ((Const *) a)->constisnull)
+			return false;
+		*access = AccessIndex(TextDatumGetCString(((Const *) a)->constvalue));
+	}
+	return true;
+}
+
+/*
+ * territory._visibility_support(internal): for in_visible(), the index condition
+ * territories && visible_territories(kind, access) (GIN array_ops), or territory_id =
+ * ANY(visible_territories(kind, access)) (btree); for owner_visible(), owner =
+ * ANY(visible_owners()) (btree).  Selectivity: the share of the active model's territories the
+ * current user sees (of the sales users, for owners), at plan time.
+ */
+PG_FUNCTION_INFO_V1(territory_visibility_support);
+Datum
+territory_visibility_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	Oid			textargs[2] = {TEXTOID, TEXTOID};
+
+	if (IsA(rawreq, SupportRequestIndexCondition))
+	{
+		SupportRequestIndexCondition *req = (SupportRequestIndexCondition *) rawreq;
+		FuncExpr   *fe;
+		Node	   *arg;
+		Oid			argtype;
+		Oid			opno;
+		Node	   *set;
+		bool		owner;
+
+		if (!IsA(req->node, FuncExpr) || req->indexarg != 0)
+			PG_RETURN_POINTER(NULL);
+		fe = (FuncExpr *) req->node;
+		arg = linitial(fe->args);
+		argtype = exprType(arg);
+		owner = list_length(fe->args) == 1;
+		if (list_length(fe->args) > 1 && contain_var_clause((Node *) list_delete_first(list_copy(fe->args))))
+			PG_RETURN_POINTER(NULL);
+		if (owner)
+		{
+			Node	   *owners = (Node *) makeFuncExpr(TerritoryFunction("visible_owners", 0, NULL),
+													   TEXTARRAYOID, NIL, InvalidOid, InvalidOid,
+													   COERCE_EXPLICIT_CALL);
+			Oid			arraytype = get_array_type(argtype);
+
+			if (!OidIsValid(arraytype))
+				PG_RETURN_POINTER(NULL);
+			set = arraytype == TEXTARRAYOID ? owners
+				: coerce_to_target_type(NULL, owners, TEXTARRAYOID, arraytype, -1, COERCION_EXPLICIT,
+										COERCE_EXPLICIT_CAST, -1);
+			if (set == NULL)
+				PG_RETURN_POINTER(NULL);
+		}
+		else
+			set = (Node *) makeFuncExpr(TerritoryFunction("visible_territories", 2, textargs),
+										INT4ARRAYOID, list_make2(lsecond(fe->args), lthird(fe->args)),
+										InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		if (argtype == INT4ARRAYOID)
+		{
+			/* GIN array_ops: && */
+			opno = get_opfamily_member(req->opfamily, ANYARRAYOID, ANYARRAYOID, 1);
+			if (!OidIsValid(opno))
+				PG_RETURN_POINTER(NULL);
+			req->lossy = true;
+			PG_RETURN_POINTER(list_make1(make_opclause(opno, BOOLOID, false, (Expr *) arg,
+													   (Expr *) set, InvalidOid, InvalidOid)));
+		}
+		else
+		{
+			/* btree: = ANY */
+			ScalarArrayOpExpr *sa;
+
+			opno = get_opfamily_member(req->opfamily, argtype, argtype, BTEqualStrategyNumber);
+			if (!OidIsValid(opno))
+				PG_RETURN_POINTER(NULL);
+			sa = makeNode(ScalarArrayOpExpr);
+			sa->opno = opno;
+			sa->opfuncid = get_opcode(opno);
+			sa->useOr = true;
+			sa->inputcollid = exprCollation(arg);
+			sa->args = list_make2(arg, set);
+			sa->location = -1;
+			req->lossy = true;
+			PG_RETURN_POINTER(list_make1(sa));
+		}
+	}
+	if (IsA(rawreq, SupportRequestSelectivity))
+	{
+		SupportRequestSelectivity *req = (SupportRequestSelectivity *) rawreq;
+		int32		kind,
+					access;
+		VisibleSet *s;
+		const Hierarchy *h;
+		int32		n;
+
+		if (req->is_join || !ConstKindAccess(req->args, &kind, &access))
+			PG_RETURN_POINTER(NULL);
+		s = CurrentSet(kind, access);
+		if (list_length(req->args) == 1)
+			req->selectivity = (double) s->nowners / Max(visibility->nusers, 1);
+		else
+		{
+			h = HierarchyCurrent();
+			(void) HierarchyModelTerritories(h, HierarchyActiveModel(h), &n);
+			req->selectivity = (double) s->nids / Max(n, 1);
+		}
+		CLAMP_PROBABILITY(req->selectivity);
+		req->selectivity = Max(req->selectivity, 0.0001);
+		PG_RETURN_POINTER(req);
+	}
+	PG_RETURN_POINTER(NULL);
+}
