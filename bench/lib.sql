@@ -829,3 +829,97 @@ BEGIN
                    format('rm -f /tmp/territory-bench-%s-%s-*.copy', current_setting('port'), current_database()));
 END
 $$;
+
+-- ---------------------------------------------------------------- visibility (rls-*)
+
+/*
+ * bench.make_rls_data: the tree of hier-1 (SIZE territories) and bench.accounts() accounts, each
+ * in 1 to 3 random leaves (territories given directly, fixed seed), owned by one of 10,000 sales
+ * users; accounts (managed, row-level security on) and accounts_plain (the same rows and indexes,
+ * no row-level security); the role bench_reader that queries them; and the users whose visible
+ * share is nearest to 0.1 %, 1 %, 20 % and 100 % of the accounts (members of one territory), plus
+ * 'admin' (sees_all).  bench.rls_user lists them with their visible territories and owners.
+ */
+CREATE FUNCTION bench.make_rls_data() RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n int := bench.accounts();
+    first_leaf int;
+    nleaves int;
+BEGIN
+    PERFORM bench.make_tree(bench.territories());
+    PERFORM bench.load_territories();
+    SELECT min(id), count(*) INTO first_leaf, nleaves FROM bench.node WHERE depth = (SELECT max(depth) FROM bench.node);
+    PERFORM setseed(0.73);
+    INSERT INTO territory.sales_users (key, name) SELECT 'u' || i, 'User ' || i FROM generate_series(1, 10000) i;
+    CREATE TABLE accounts (id int PRIMARY KEY, owner_id text, amount numeric);
+    PERFORM territory.manage_table('accounts', 'account');
+    ALTER TABLE accounts DISABLE TRIGGER zz_territory_assign;    -- territories given below
+    INSERT INTO accounts (id, owner_id, amount, territories)
+    SELECT g, 'u' || (1 + floor(random() * 10000)::int), round((random() * 100000)::numeric, 2),
+           ARRAY(SELECT DISTINCT first_leaf + floor(random() * nleaves)::int
+                   FROM generate_series(1, 1 + (g % 3)) ORDER BY 1)
+      FROM generate_series(1, n) g;
+    ALTER TABLE accounts ENABLE TRIGGER zz_territory_assign;
+    PERFORM territory.enable_visibility('accounts');
+    CREATE TABLE accounts_plain (LIKE accounts INCLUDING ALL);
+    INSERT INTO accounts_plain SELECT * FROM accounts;
+    CREATE INDEX ON accounts_plain (owner_id);
+    -- the share of the accounts below each territory (an account counted once per territory)
+    CREATE TABLE bench.node_share AS
+    WITH leaf AS (SELECT t, count(*) AS c FROM accounts, unnest(territories) t GROUP BY t)
+    SELECT a AS id, sum(leaf.c)::float8 / (SELECT sum(c) FROM leaf) AS share
+      FROM leaf, LATERAL (SELECT leaf.t UNION ALL SELECT territory.ancestors(leaf.t)) x(a)
+     GROUP BY a;
+    CREATE TABLE bench.rls_user (key text PRIMARY KEY, level text, territory int, target float8);
+    INSERT INTO bench.rls_user
+    SELECT 'v' || lvl.name, lvl.name, (SELECT s.id FROM bench.node_share s ORDER BY abs(s.share - lvl.target), s.id LIMIT 1),
+           lvl.target
+      FROM (VALUES ('0.1 %', 0.001), ('1 %', 0.01), ('20 %', 0.2), ('100 %', 1.0)) lvl(name, target);
+    INSERT INTO territory.sales_users (key, name) SELECT key, 'Reader ' || level FROM bench.rls_user;
+    INSERT INTO territory.members (territory_id, user_id)
+    SELECT r.territory, u.id FROM bench.rls_user r JOIN territory.sales_users u ON u.key = r.key;
+    INSERT INTO territory.sales_users (key, name, sees_all) VALUES ('admin', 'Admin', true);
+    INSERT INTO bench.rls_user VALUES ('admin', 'all (sees_all)', NULL, 1.0);
+    -- the reader: subject to the policies
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_reader') THEN
+        CREATE ROLE bench_reader NOLOGIN;    -- roles outlive the benchmark's database
+    END IF;
+    GRANT SET ON PARAMETER "territory.user" TO bench_reader;
+    GRANT USAGE ON SCHEMA bench TO bench_reader;
+    GRANT SELECT ON accounts, accounts_plain, bench.rls_user TO bench_reader;
+    ANALYZE accounts, accounts_plain;
+END
+$$;
+
+/*
+ * bench.as_reader(user, query): run query as bench_reader with territory.user = user, return its
+ * one value as text.  SECURITY DEFINER owned by bench_reader: the policies apply.
+ */
+CREATE FUNCTION bench.as_reader(who text, query text) RETURNS text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v text;
+BEGIN
+    PERFORM set_config('territory.user', who, true);
+    EXECUTE query INTO v;
+    RETURN v;
+END
+$$;
+
+-- After make_rls_data: as_reader runs as bench_reader.
+CREATE FUNCTION bench.rls_ready() RETURNS void
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    ALTER FUNCTION bench.as_reader(text, text) SECURITY DEFINER;
+    ALTER FUNCTION bench.as_reader(text, text) OWNER TO bench_reader;
+    -- the visible territories and owners of each reader, as literals for the hand-written filters
+    ALTER TABLE bench.rls_user ADD COLUMN territories int4[], ADD COLUMN owners text[];
+    UPDATE bench.rls_user r
+       SET territories = bench.as_reader(r.key, 'SELECT territory.visible_territories()')::int4[],
+           owners = bench.as_reader(r.key, 'SELECT territory.visible_owners()')::text[];
+END
+$$;

@@ -32,6 +32,7 @@
 #define MATCHER_SIGNAL "matcher_signal"
 #define MANUAL_SIGNAL "manual_signal"
 #define VISIBILITY_SIGNAL "visibility_signal"
+#define MEMBERSHIP_SIGNAL "membership_signal"
 
 extern Oid	TerritoryRelid(const char *relname);
 

@@ -111,6 +111,8 @@ typedef struct AccessEntry
 typedef struct Visibility
 {
 	MemoryContext cxt;
+	MemoryContext members_cxt;	/* members, access: rebuilt alone when only they changed */
+	HTAB	   *by_id;			/* user id -> index */
 	int32		nusers;
 	SalesUser  *users;
 	Membership *members;
@@ -120,9 +122,17 @@ typedef struct Visibility
 } Visibility;
 
 static Visibility *visibility = NULL;
-static bool visibility_valid = false;
+static bool visibility_valid = false;	/* users */
+static bool members_valid = false;	/* memberships and access levels */
 static Oid	visibility_signal = InvalidOid;
-/* bumped by every invalidation and every change of territory.user: cached sets compare it */
+static Oid	membership_signal = InvalidOid;
+/* invalidations are accepted once per top-level statement */
+static TimestampTz accepted_at = 0;
+static LocalTransactionId accepted_lxid = InvalidLocalTransactionId;
+/* today, once per transaction */
+static DateADT today;
+static LocalTransactionId today_lxid = InvalidLocalTransactionId;
+/* bumped by every invalidation: cached sets compare it (they are keyed by user, kind, access) */
 static uint64 generation = 1;
 
 /* A visible set: for one user, kind and access level, on one day. */
@@ -150,26 +160,22 @@ static VisibleSet sets[NSETS];
 static int	next_set = 0;
 static MemoryContext sets_cxt = NULL;
 
-static void
-VisibilityInvalidate(void)
-{
-	visibility_valid = false;
-	generation++;
-}
-
 void
 VisibilityRelcacheCallback(Oid relid)
 {
-	if (relid == InvalidOid || (OidIsValid(visibility_signal) && relid == visibility_signal) ||
-		HierarchyIsSignal(relid))
-		VisibilityInvalidate();
+	if (relid == InvalidOid || (OidIsValid(visibility_signal) && relid == visibility_signal))
+	{
+		visibility_valid = false;
+		members_valid = false;
+		generation++;
+	}
+	else if ((OidIsValid(membership_signal) && relid == membership_signal) || HierarchyIsSignal(relid))
+	{
+		members_valid = false;
+		generation++;
+	}
 }
 
-static void
-UserSettingAssign(const char *newval, void *extra)
-{
-	generation++;
-}
 
 void
 VisibilityInit(void)
@@ -178,7 +184,7 @@ VisibilityInit(void)
 							   "The sales user whose records this session sees (their key).",
 							   "Empty: the sales user whose login is the current role. Only roles "
 							   "granted SET on this parameter may set it.",
-							   &user_setting, "", PGC_SUSET, 0, NULL, UserSettingAssign, NULL);
+							   &user_setting, "", PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------- building */
@@ -240,9 +246,6 @@ BuildVisibility(void)
 	HASHCTL		ctl;
 	HTAB	   *by_id;
 	uint64		i;
-	int32		nmembers;
-	int32	   *member_rows;	/* (user index, member index) pairs, sorted by user */
-	Membership *raw_members;
 	TerritoryUser save;
 
 	old = MemoryContextSwitchTo(cxt);
@@ -262,9 +265,10 @@ BuildVisibility(void)
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(int32);
 	ctl.entrysize = sizeof(int32) * 2;
-	ctl.hcxt = CurrentMemoryContext;
+	ctl.hcxt = cxt;
 	by_id = hash_create("territory users by id", Max(v->nusers, 16), &ctl,
 						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	v->by_id = by_id;
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = NAMEDATALEN * 2;
 	ctl.entrysize = sizeof(UserSlot);
@@ -335,6 +339,32 @@ BuildVisibility(void)
 		}
 	}
 
+	PopActiveSnapshot();
+	SPI_finish();
+	TerritoryRestoreUser(&save);
+	/* the scratch arrays went with SPI's memory */
+	MemoryContextSwitchTo(old);
+	return v;
+}
+
+/* Memberships and access levels, into v (its users' member ranges are set). */
+static void
+BuildMembers(Visibility *v)
+{
+	MemoryContext cxt = AllocSetContextCreate(v->cxt, "territory memberships", ALLOCSET_DEFAULT_SIZES);
+	HASHCTL		ctl;
+	HTAB	   *by_id = v->by_id;
+	uint64		i;
+	int32		nmembers;
+	int32	   *member_rows;	/* (user index, member index) pairs, sorted by user */
+	Membership *raw_members;
+	TerritoryUser save;
+
+	for (i = 0; i < (uint64) v->nusers; i++)
+		v->users[i].nmembers = 0;
+	TerritoryBecomeOwner(&save);
+	SPI_connect();
+	PushActiveSnapshot(GetLatestSnapshot());
 	if (SPI_execute("SELECT user_id, territory_id, role OPERATOR(pg_catalog.=) 'manager',"
 					" valid_from, valid_to FROM territory.members", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.members");
@@ -408,9 +438,9 @@ BuildVisibility(void)
 	PopActiveSnapshot();
 	SPI_finish();
 	TerritoryRestoreUser(&save);
-	/* by_id and the scratch arrays went with SPI's memory */
-	MemoryContextSwitchTo(old);
-	return v;
+	if (v->members_cxt != NULL)
+		MemoryContextDelete(v->members_cxt);
+	v->members_cxt = cxt;
 }
 
 static Visibility *
@@ -419,27 +449,64 @@ CurrentVisibility(void)
 	uint64		before;
 	Visibility *v;
 
-	AcceptInvalidationMessages();
-	if (visibility_valid && visibility != NULL)
+	/* changes committed elsewhere: seen from the next top-level statement on */
+	if (accepted_lxid != MyProc->lxid || accepted_at != GetCurrentStatementStartTimestamp())
+	{
+		AcceptInvalidationMessages();
+		accepted_lxid = MyProc->lxid;
+		accepted_at = GetCurrentStatementStartTimestamp();
+	}
+	if (visibility_valid && members_valid && visibility != NULL)
 		return visibility;
 	visibility_signal = TerritoryRelid(VISIBILITY_SIGNAL);
+	membership_signal = TerritoryRelid(MEMBERSHIP_SIGNAL);
 	(void) HierarchyCurrent();	/* sets the hierarchy's signal, so that its changes reach us */
 	before = generation;
-	v = BuildVisibility();
-	if (visibility != NULL)
-		MemoryContextDelete(visibility->cxt);
-	visibility = v;
+	if (!visibility_valid || visibility == NULL)
+	{
+		v = BuildVisibility();
+		if (visibility != NULL)
+			MemoryContextDelete(visibility->cxt);
+		visibility = v;
+		visibility_valid = true;
+	}
+	members_valid = true;
+	BuildMembers(visibility);
 	/* an invalidation during the build leaves it stale: used now, rebuilt next time */
-	visibility_valid = (generation == before);
+	if (generation != before)
+		visibility_valid = members_valid = false;
 	generation++;
 	return visibility;
 }
 
 /* ---------------------------------------------------------------- identity */
 
+/* The last identity resolved: the same setting and role in the same generation give the same user. */
+static uint64 identity_generation = 0;
+static Oid	identity_role = InvalidOid;
+static char identity_setting[NAMEDATALEN * 2];
+static int32 identity_user = -1;
+
+static int32 ResolveUser(Visibility *v);
+
 /* The current sales user (index), or -1. */
 static int32
 CurrentUser(Visibility *v)
+{
+	const char *setting = user_setting ? user_setting : "";
+
+	if (identity_generation == generation && identity_role == GetOuterUserId() &&
+		strncmp(identity_setting, setting, sizeof(identity_setting)) == 0)
+		return identity_user;
+	identity_user = ResolveUser(v);
+	identity_generation = generation;
+	identity_role = GetOuterUserId();
+	strlcpy(identity_setting, setting, sizeof(identity_setting));
+	return identity_user;
+}
+
+static int32
+ResolveUser(Visibility *v)
 {
 	char		buf[NAMEDATALEN * 2];
 	UserSlot   *slot;
@@ -463,24 +530,16 @@ CurrentUser(Visibility *v)
 static DateADT
 Today(void)
 {
-	return DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
-											   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())));
+	if (today_lxid != MyProc->lxid)
+	{
+		today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+													TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())));
+		today_lxid = MyProc->lxid;
+	}
+	return today;
 }
 
 /* ---------------------------------------------------------------- visible sets */
-
-static int8
-AccessOf(Visibility *v, int32 territory, int32 kind)
-{
-	AccessKey	key;
-	AccessEntry *e;
-
-	memset(&key, 0, sizeof(key));
-	key.territory = territory;
-	key.kind = kind;
-	e = hash_search(v->access, &key, HASH_FIND, NULL);
-	return e ? e->access : ACCESS_EDIT;
-}
 
 static void
 SetBit(VisibleSet *s, int32 id)
@@ -583,8 +642,21 @@ BuildSet(Visibility *v, VisibleSet *s, int32 user, int32 kind, int32 access, Dat
 	{
 		SalesUser  *u = &v->users[user];
 		HierarchyNode first;
+		uint8	   *blocked = NULL;	/* territories whose level for the kind is below access */
 
 		(void) HierarchyFind(h, all[0], &first);	/* positions are counted from the model's first */
+		if (hash_get_num_entries(v->access) > 0)
+		{
+			HASH_SEQ_STATUS seq;
+			AccessEntry *e;
+
+			blocked = palloc0((s->max_id - s->min_id) / 8 + 1);
+			hash_seq_init(&seq, v->access);
+			while ((e = hash_seq_search(&seq)) != NULL)
+				if (e->key.kind == kind && e->access < access &&
+					e->key.territory >= s->min_id && e->key.territory <= s->max_id)
+					blocked[(e->key.territory - s->min_id) >> 3] |= 1 << ((e->key.territory - s->min_id) & 7);
+		}
 
 		for (j = 0; j < u->nmembers; j++)
 		{
@@ -598,8 +670,12 @@ BuildSet(Visibility *v, VisibleSet *s, int32 user, int32 kind, int32 access, Dat
 				continue;
 			/* its subtree, contiguous in pre-order, each territory at its own level (managers edit) */
 			for (pos = node.pos - first.pos; pos <= node.last - first.pos && pos < n; pos++)
-				if (m->manager || AccessOf(v, all[pos], kind) >= access)
+			{
+				int32		b = all[pos] - s->min_id;
+
+				if (m->manager || blocked == NULL || (blocked[b >> 3] & (1 << (b & 7))) == 0)
 					SetBit(s, all[pos]);
+			}
 		}
 	}
 	/* the sorted array of the same */
@@ -681,6 +757,9 @@ CurrentSet(int32 kind, int32 access)
 /* Per call site: the set last used, valid while the generation, role and day hold. */
 typedef struct CallSet
 {
+	bool		args_parsed;	/* kind and access are constants of the call site, parsed */
+	int32		arg_kind;
+	int32		arg_access;
 	uint64		generation;
 	Oid			role;
 	LocalTransactionId lxid;	/* the day can change only between transactions */
@@ -709,13 +788,32 @@ SetOfCall(CallSet *cs, int32 kind, int32 access)
 	return cs->set;
 }
 
-/* Per call site (fn_extra, which lives as long as the statement's plan state). */
+static int32 TextArgKind(FunctionCallInfo fcinfo, int argno);
+static int32 TextArgAccess(FunctionCallInfo fcinfo, int argno);
+
+/*
+ * Per call site (fn_extra, which lives as long as the statement's plan state): the set for the
+ * kind (argument kind_arg) and access (argument access_arg, or fixed when -1) of the call.
+ * Constant arguments, as in the policies, are parsed once per call site, not per row.
+ */
 static VisibleSet *
-CallSiteSet(FunctionCallInfo fcinfo, int32 kind, int32 access)
+CallSiteSetArgs(FunctionCallInfo fcinfo, int kind_arg, int access_arg, int32 access)
 {
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallSet));
-	return SetOfCall((CallSet *) fcinfo->flinfo->fn_extra, kind, access);
+	CallSet    *cs = (CallSet *) fcinfo->flinfo->fn_extra;
+
+	if (cs == NULL)
+	{
+		cs = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallSet));
+		fcinfo->flinfo->fn_extra = cs;
+	}
+	if (!cs->args_parsed)
+	{
+		cs->arg_kind = kind_arg >= 0 ? TextArgKind(fcinfo, kind_arg) : 0;
+		cs->arg_access = access_arg >= 0 ? TextArgAccess(fcinfo, access_arg) : access;
+		cs->args_parsed = (kind_arg < 0 || get_fn_expr_arg_stable(fcinfo->flinfo, kind_arg)) &&
+			(access_arg < 0 || get_fn_expr_arg_stable(fcinfo->flinfo, access_arg));
+	}
+	return SetOfCall(cs, cs->arg_kind, cs->arg_access);
 }
 
 static int32
@@ -759,7 +857,7 @@ PG_FUNCTION_INFO_V1(territory_visible_territories);
 Datum
 territory_visible_territories(PG_FUNCTION_ARGS)
 {
-	VisibleSet *s = CallSiteSet(fcinfo, TextArgKind(fcinfo, 0), TextArgAccess(fcinfo, 1));
+	VisibleSet *s = CallSiteSetArgs(fcinfo, 0, 1, ACCESS_READ);
 	Datum	   *d = palloc(sizeof(Datum) * Max(s->nids, 1));
 	int32		i;
 
@@ -772,7 +870,7 @@ PG_FUNCTION_INFO_V1(territory_visible_owners);
 Datum
 territory_visible_owners(PG_FUNCTION_ARGS)
 {
-	VisibleSet *s = CallSiteSet(fcinfo, 0, ACCESS_READ);
+	VisibleSet *s = CallSiteSetArgs(fcinfo, -1, -1, ACCESS_READ);
 	Datum	   *d = palloc(sizeof(Datum) * Max(s->nowners, 1));
 	int32		i;
 
@@ -781,24 +879,65 @@ territory_visible_owners(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(construct_array(d, s->nowners, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* Whether one of the ids is in the set. */
-static bool
-AnyVisible(const VisibleSet *s, ArrayType *arr)
+static void
+BadTerritories(void)
 {
-	int32	   *ids;
-	int32		n,
-				i;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("territories must be a one-dimensional int4[] without NULLs")));
+}
 
-	if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != INT4OID)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("territories must be a one-dimensional int4[] without NULLs")));
-	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
-	ids = (int32 *) ARR_DATA_PTR(arr);
-	for (i = 0; i < n; i++)
-		if (TestBit(s, ids[i]))
-			return true;
-	return false;
+/*
+ * Whether one of the ids of an int4[] datum is in the set.  A small array stored in a row has a
+ * one-byte header and unaligned contents; it is read in place (memcpy) rather than copied out
+ * as detoasting would, once per row.
+ */
+static bool
+AnyVisible(const VisibleSet *s, Datum d)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	if (VARATT_IS_SHORT(v))
+	{
+		const char *p = VARDATA_SHORT(v);
+		int32		header[3];	/* ndim, dataoffset, elemtype */
+		int32		n,
+					i;
+
+		memcpy(header, p, sizeof(header));
+		if (header[0] == 0)
+			return false;
+		if (header[0] != 1 || header[1] != 0 || (Oid) header[2] != INT4OID)
+			BadTerritories();
+		memcpy(&n, p + sizeof(header), sizeof(int32));
+		/* the elements follow the header, dims and lower bounds, at the array's data offset */
+		p += ARR_OVERHEAD_NONULLS(1) - VARHDRSZ;
+		for (i = 0; i < n; i++)
+		{
+			int32		id;
+
+			memcpy(&id, p + i * sizeof(int32), sizeof(int32));
+			if (TestBit(s, id))
+				return true;
+		}
+		return false;
+	}
+	else
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(d);
+		int32	   *ids;
+		int32		n,
+					i;
+
+		if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != INT4OID)
+			BadTerritories();
+		n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+		ids = (int32 *) ARR_DATA_PTR(arr);
+		for (i = 0; i < n; i++)
+			if (TestBit(s, ids[i]))
+				return true;
+		return false;
+	}
 }
 
 /* in_visible(territories int4[], kind text, access text): a territory of the record is visible. */
@@ -810,8 +949,11 @@ territory_in_visible(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
-	s = CallSiteSet(fcinfo, TextArgKind(fcinfo, 1), TextArgAccess(fcinfo, 2));
-	PG_RETURN_BOOL(AnyVisible(s, PG_GETARG_ARRAYTYPE_P(0)));
+	s = CallSiteSetArgs(fcinfo, 1, 2, ACCESS_READ);
+	/* every territory is visible to who sees everything (an empty array: the third arm) */
+	if (s->sees_all)
+		PG_RETURN_BOOL(VARSIZE_ANY_EXHDR(DatumGetPointer(PG_GETARG_DATUM(0))) > ARR_OVERHEAD_NONULLS(0) - VARHDRSZ);
+	PG_RETURN_BOOL(AnyVisible(s, PG_GETARG_DATUM(0)));
 }
 
 /* in_visible(territory int4, kind text, access text): a deal's territory is visible. */
@@ -823,7 +965,7 @@ territory_in_visible_one(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
-	s = CallSiteSet(fcinfo, TextArgKind(fcinfo, 1), TextArgAccess(fcinfo, 2));
+	s = CallSiteSetArgs(fcinfo, 1, 2, ACCESS_READ);
 	PG_RETURN_BOOL(TestBit(s, PG_GETARG_INT32(0)));
 }
 
@@ -848,29 +990,41 @@ territory_owner_visible(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
 	oc = (OwnerCall *) fcinfo->flinfo->fn_extra;
-	type = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	if (oc == NULL || oc->type != type)
+	if (oc == NULL)
 	{
-		Oid			outfn;
-		bool		varlena;
-
+		type = get_fn_expr_argtype(fcinfo->flinfo, 0);
 		oc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(OwnerCall));
-		getTypeOutputInfo(type, &outfn, &varlena);
-		fmgr_info_cxt(outfn, &oc->out, fcinfo->flinfo->fn_mcxt);
+		if (type != TEXTOID && type != VARCHAROID)
+		{
+			Oid			outfn;
+			bool		varlena;
+
+			getTypeOutputInfo(type, &outfn, &varlena);
+			fmgr_info_cxt(outfn, &oc->out, fcinfo->flinfo->fn_mcxt);
+		}
 		oc->type = type;
 		fcinfo->flinfo->fn_extra = oc;
 	}
+	type = oc->type;
 	/* the owner set does not depend on the kind */
 	s = SetOfCall(&oc->set, 0, ACCESS_READ);
 	if (s->nowners == 0)
 		PG_RETURN_BOOL(false);
 	if (type == TEXTOID || type == VARCHAROID)
-		key = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	else
-		key = OutputFunctionCall(&oc->out, PG_GETARG_DATUM(0));
-	if (strlen(key) >= NAMEDATALEN * 2)
-		PG_RETURN_BOOL(false);	/* longer than any key the set can hold */
-	memset(buf, 0, sizeof(buf));
+	{
+		/* in place: no copy per row */
+		text	   *t = PG_GETARG_TEXT_PP(0);
+		int			len = VARSIZE_ANY_EXHDR(t);
+
+		if (len >= (int) sizeof(buf))
+			PG_RETURN_BOOL(false);	/* longer than any key the set holds */
+		memcpy(buf, VARDATA_ANY(t), len);
+		buf[len] = '\0';
+		PG_RETURN_BOOL(hash_search(s->owners, buf, HASH_FIND, NULL) != NULL);
+	}
+	key = OutputFunctionCall(&oc->out, PG_GETARG_DATUM(0));
+	if (strlen(key) >= sizeof(buf))
+		PG_RETURN_BOOL(false);
 	strlcpy(buf, key, sizeof(buf));
 	PG_RETURN_BOOL(hash_search(s->owners, buf, HASH_FIND, NULL) != NULL);
 }
@@ -882,11 +1036,11 @@ territory_owner_visible(PG_FUNCTION_ARGS)
 static bool
 CanAccess(FunctionCallInfo fcinfo, int32 access)
 {
-	VisibleSet *s = CallSiteSet(fcinfo, TextArgKind(fcinfo, 2), access);
+	VisibleSet *s = CallSiteSetArgs(fcinfo, 2, -1, access);
 
 	if (s->sees_all)
 		return true;
-	if (!PG_ARGISNULL(0) && AnyVisible(s, PG_GETARG_ARRAYTYPE_P(0)))
+	if (!PG_ARGISNULL(0) && AnyVisible(s, PG_GETARG_DATUM(0)))
 		return true;
 	if (!PG_ARGISNULL(1) && s->nowners > 0)
 	{
@@ -918,12 +1072,20 @@ territory_can_edit(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------- planner support */
 
+/* A function of the extension's schema, looked up once per backend (again if it was re-created). */
 static Oid
-TerritoryFunction(const char *name, int nargs, Oid *argtypes)
+TerritoryFunction(Oid *cache, const char *name, int nargs, Oid *argtypes)
 {
-	return LookupFuncName(list_make2(makeString(TERRITORY_SCHEMA), makeString((char *) name)),
-						  nargs, argtypes, false);
+	char	   *known = OidIsValid(*cache) ? get_func_name(*cache) : NULL;
+
+	if (known == NULL || strcmp(known, name) != 0)
+		*cache = LookupFuncName(list_make2(makeString(TERRITORY_SCHEMA), makeString((char *) name)),
+								nargs, argtypes, false);
+	return *cache;
 }
+
+static Oid	visible_owners_fn = InvalidOid;
+static Oid	visible_territories_fn = InvalidOid;
 
 /* The kind and access of a call whose arguments are constants, or false. */
 static bool
@@ -983,7 +1145,7 @@ territory_visibility_support(PG_FUNCTION_ARGS)
 			PG_RETURN_POINTER(NULL);
 		if (owner)
 		{
-			Node	   *owners = (Node *) makeFuncExpr(TerritoryFunction("visible_owners", 0, NULL),
+			Node	   *owners = (Node *) makeFuncExpr(TerritoryFunction(&visible_owners_fn, "visible_owners", 0, NULL),
 													   TEXTARRAYOID, NIL, InvalidOid, InvalidOid,
 													   COERCE_EXPLICIT_CALL);
 			Oid			arraytype = get_array_type(argtype);
@@ -997,7 +1159,7 @@ territory_visibility_support(PG_FUNCTION_ARGS)
 				PG_RETURN_POINTER(NULL);
 		}
 		else
-			set = (Node *) makeFuncExpr(TerritoryFunction("visible_territories", 2, textargs),
+			set = (Node *) makeFuncExpr(TerritoryFunction(&visible_territories_fn, "visible_territories", 2, textargs),
 										INT4ARRAYOID, list_make2(lsecond(fe->args), lthird(fe->args)),
 										InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 		if (argtype == INT4ARRAYOID)

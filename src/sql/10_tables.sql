@@ -362,7 +362,10 @@ COMMENT ON COLUMN territory.territory_access.access IS 'none, read or edit';
 
 CREATE VIEW territory.visibility_signal AS SELECT NULL::int4 AS nothing WHERE false;
 COMMENT ON VIEW territory.visibility_signal IS
-    'Internal: invalidating this relation tells every backend that users, memberships or access levels changed';
+    'Internal: invalidating this relation tells every backend that sales users changed';
+CREATE VIEW territory.membership_signal AS SELECT NULL::int4 AS nothing WHERE false;
+COMMENT ON VIEW territory.membership_signal IS
+    'Internal: invalidating this relation tells every backend that memberships or access levels changed';
 
 SELECT pg_catalog.pg_extension_config_dump('territory.sales_users', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.sales_users_id_seq', '');

@@ -323,6 +323,6 @@ CREATE TRIGGER sales_users_before_write BEFORE INSERT OR UPDATE ON territory.sal
 CREATE TRIGGER sales_users_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.sales_users
     FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('visibility_signal');
 CREATE TRIGGER members_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.members
-    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('visibility_signal');
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('membership_signal');
 CREATE TRIGGER territory_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.territory_access
-    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('visibility_signal');
+    FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('membership_signal');
