@@ -24,7 +24,7 @@ SELECT territory.compute_territories('territory.models', m) FROM territory.model
 
 -- every managed table, in batches; only changed records are written
 CALL territory.run_rules(batch_size => 10);
-SELECT tbl, state, batch_size, total, processed, changed, last_key, passes
+SELECT tbl, state, batch_size, total, processed, changed, next_block, passes
   FROM territory.rule_runs ORDER BY id;
 SELECT country, territories, count(*) FROM accounts GROUP BY 1, 2 ORDER BY 1;
 SELECT id, territories FROM leads ORDER BY id;
@@ -32,14 +32,15 @@ SELECT id, territories FROM leads ORDER BY id;
 CALL territory.run_rules('accounts');
 SELECT count(*) AS history_rows FROM territory.assignment_history;
 
--- an interrupted run (its row still says running) resumes after its last key: a new rule, then
--- a run that stopped after key 20 (as a crash would leave it) goes on with keys 21 to 25 only
+-- an interrupted run (its row still says running) resumes at the block it had reached: a new
+-- rule, then a run that had read block 0 (as a crash would leave it) goes on from block 1, past
+-- the end of this small table: the records of block 0 are not read again
 SELECT territory.add_rule(:de, $$country = 'US'$$) AS us_rule \gset
-UPDATE territory.rule_runs SET state = 'running', finished_at = NULL, last_key = '20', processed = 20, scanned = false,
+UPDATE territory.rule_runs SET state = 'running', finished_at = NULL, next_block = 1, processed = 25, scanned = false,
        restart = false
  WHERE id = (SELECT max(id) FROM territory.rule_runs WHERE tbl = 'accounts'::regclass);
 CALL territory.run_rules('accounts', 100);
-SELECT state, processed, changed, last_key FROM territory.rule_runs
+SELECT state, processed, changed, next_block FROM territory.rule_runs
  WHERE id = (SELECT max(id) FROM territory.rule_runs WHERE tbl = 'accounts'::regclass);
 SELECT array_agg(id ORDER BY id) AS us_in_germany FROM accounts WHERE country = 'US' AND territories = '{1}';
 -- a configuration change marks running runs to start over

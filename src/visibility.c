@@ -969,6 +969,26 @@ territory_in_visible_one(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(TestBit(s, PG_GETARG_INT32(0)));
 }
 
+/*
+ * unassigned_visible(territories int4[]) / (territory int4): a record without territory, for a
+ * user who sees everything (the third arm of the policies; GIN serves territories = '{}', a
+ * btree territory_id IS NULL).
+ */
+PG_FUNCTION_INFO_V1(territory_unassigned_visible);
+Datum
+territory_unassigned_visible(PG_FUNCTION_ARGS)
+{
+	VisibleSet *s = CallSiteSetArgs(fcinfo, -1, -1, ACCESS_READ);
+
+	if (!s->sees_all)
+		PG_RETURN_BOOL(false);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(true);
+	if (get_fn_expr_argtype(fcinfo->flinfo, 0) == INT4OID)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(VARSIZE_ANY_EXHDR(DatumGetPointer(PG_GETARG_DATUM(0))) <= ARR_OVERHEAD_NONULLS(0) - VARHDRSZ);
+}
+
 /* owner_visible(owner anyelement): the record's owner is the user or someone below them. */
 typedef struct OwnerCall
 {
@@ -1087,6 +1107,16 @@ TerritoryFunction(Oid *cache, const char *name, int nargs, Oid *argtypes)
 static Oid	visible_owners_fn = InvalidOid;
 static Oid	visible_territories_fn = InvalidOid;
 
+/* Whether a function is territory.unassigned_visible() (either). */
+static bool
+IsUnassignedArm(Oid funcid)
+{
+	char	   *name = get_func_name(funcid);
+
+	return name != NULL && strcmp(name, "unassigned_visible") == 0 &&
+		get_func_namespace(funcid) == get_namespace_oid(TERRITORY_SCHEMA, false);
+}
+
 /* The kind and access of a call whose arguments are constants, or false. */
 static bool
 ConstKindAccess(List *args, int32 *kind, int32 *access)
@@ -1140,6 +1170,35 @@ territory_visibility_support(PG_FUNCTION_ARGS)
 		fe = (FuncExpr *) req->node;
 		arg = linitial(fe->args);
 		argtype = exprType(arg);
+		if (IsUnassignedArm(fe->funcid))
+		{
+			/* territories = '{}' (GIN array_ops), territory_id IS NULL (btree) */
+			if (argtype == INT4ARRAYOID)
+			{
+				opno = get_opfamily_member(req->opfamily, ANYARRAYOID, ANYARRAYOID, 4);
+				if (!OidIsValid(opno))
+					PG_RETURN_POINTER(NULL);
+				req->lossy = true;
+				PG_RETURN_POINTER(list_make1(make_opclause(opno, BOOLOID, false, (Expr *) arg,
+														   (Expr *) makeConst(INT4ARRAYOID, -1, InvalidOid, -1,
+																			  PointerGetDatum(construct_empty_array(INT4OID)),
+																			  false, false),
+														   InvalidOid, InvalidOid)));
+			}
+			else
+			{
+				NullTest   *nt = makeNode(NullTest);
+
+				if (!OidIsValid(get_opfamily_member(req->opfamily, argtype, argtype, BTEqualStrategyNumber)))
+					PG_RETURN_POINTER(NULL);
+				nt->arg = (Expr *) arg;
+				nt->nulltesttype = IS_NULL;
+				nt->argisrow = false;
+				nt->location = -1;
+				req->lossy = true;
+				PG_RETURN_POINTER(list_make1(nt));
+			}
+		}
 		owner = list_length(fe->args) == 1;
 		if (list_length(fe->args) > 1 && contain_var_clause((Node *) list_delete_first(list_copy(fe->args))))
 			PG_RETURN_POINTER(NULL);
@@ -1203,7 +1262,9 @@ territory_visibility_support(PG_FUNCTION_ARGS)
 		if (req->is_join || !ConstKindAccess(req->args, &kind, &access))
 			PG_RETURN_POINTER(NULL);
 		s = CurrentSet(kind, access);
-		if (list_length(req->args) == 1)
+		if (IsUnassignedArm(req->funcid))
+			req->selectivity = s->sees_all ? 0.01 : 0.0001;
+		else if (list_length(req->args) == 1)
 			req->selectivity = (double) s->nowners / Max(visibility->nusers, 1);
 		else
 		{

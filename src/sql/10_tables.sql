@@ -253,7 +253,7 @@ CREATE TABLE territory.rule_runs (
     total       int8 NOT NULL DEFAULT 0,
     processed   int8 NOT NULL DEFAULT 0,
     changed     int8 NOT NULL DEFAULT 0,
-    last_key    text,
+    next_block  int8 NOT NULL DEFAULT 0,
     passes      int4 NOT NULL DEFAULT 1,
     restart     bool NOT NULL DEFAULT false,
     scanned     bool NOT NULL DEFAULT false,
@@ -268,11 +268,11 @@ COMMENT ON TABLE territory.rule_runs IS
 COMMENT ON COLUMN territory.rule_runs.id IS 'Run id';
 COMMENT ON COLUMN territory.rule_runs.tbl IS 'The managed table';
 COMMENT ON COLUMN territory.rule_runs.state IS 'running (also when interrupted: the next run_rules() resumes it) or finished';
-COMMENT ON COLUMN territory.rule_runs.batch_size IS 'Records per batch (per transaction)';
+COMMENT ON COLUMN territory.rule_runs.batch_size IS 'Records per batch (per transaction), about: a batch reads whole blocks';
 COMMENT ON COLUMN territory.rule_runs.total IS 'Records of the table when the pass started (an estimate for the percentage)';
 COMMENT ON COLUMN territory.rule_runs.processed IS 'Records looked at in the current pass';
 COMMENT ON COLUMN territory.rule_runs.changed IS 'Records whose territories changed, over all passes';
-COMMENT ON COLUMN territory.rule_runs.last_key IS 'Key of the last record processed (the run resumes after it)';
+COMMENT ON COLUMN territory.rule_runs.next_block IS 'First block of the table the next batch reads (the run resumes there)';
 COMMENT ON COLUMN territory.rule_runs.passes IS 'Passes started: a configuration change during a run starts a new pass';
 COMMENT ON COLUMN territory.rule_runs.restart IS 'Set by a configuration change: the next batch starts a new pass';
 COMMENT ON COLUMN territory.rule_runs.scanned IS 'The current pass has read every record; what is left are the pending ones';

@@ -47,6 +47,18 @@ CREATE FUNCTION territory.owner_visible(owner anyelement) RETURNS bool
 COMMENT ON FUNCTION territory.owner_visible(anyelement) IS
     'Whether the owner is the current sales user or someone below them (a policy arm; a btree index serves it)';
 
+CREATE FUNCTION territory.unassigned_visible(territories int4[]) RETURNS bool
+    LANGUAGE c STABLE PARALLEL SAFE SUPPORT territory._visibility_support
+    AS 'MODULE_PATHNAME', 'territory_unassigned_visible';
+COMMENT ON FUNCTION territory.unassigned_visible(int4[]) IS
+    'Whether a record without territory is visible: to a user who sees everything (a policy arm; GIN serves territories = ''{}'')';
+
+CREATE FUNCTION territory.unassigned_visible(territory int4) RETURNS bool
+    LANGUAGE c STABLE PARALLEL SAFE SUPPORT territory._visibility_support
+    AS 'MODULE_PATHNAME', 'territory_unassigned_visible';
+COMMENT ON FUNCTION territory.unassigned_visible(int4) IS
+    'Whether a deal without territory is visible: to a user who sees everything (a policy arm; a btree serves territory_id IS NULL)';
+
 CREATE FUNCTION territory.can_read(territories int4[], owner text, kind text DEFAULT 'account') RETURNS bool
     LANGUAGE c STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'territory_can_read';

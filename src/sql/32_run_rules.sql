@@ -78,7 +78,7 @@ BEGIN
     SELECT * INTO run FROM territory.rule_runs r WHERE r.tbl = _run_start.tbl AND r.state = 'running';
     IF FOUND THEN
         UPDATE territory.rule_runs r SET batch_size = _run_start.batch_size WHERE r.id = run.id;
-        RAISE NOTICE 'territory: %: resuming run % after key %', tbl, run.id, coalesce(run.last_key, '(none)');
+        RAISE NOTICE 'territory: %: resuming run % at block %', tbl, run.id, run.next_block;
         RETURN run.id;
     END IF;
     INSERT INTO territory.rule_runs (tbl, batch_size, total)
@@ -101,9 +101,10 @@ DECLARE
     keytype text;
     n int8;
     nchanged int8;
-    last text;
     keys text[];
     news text[];
+    nblocks int8;
+    step int8;
 BEGIN
     -- no configuration change commits while this batch runs
     PERFORM pg_advisory_xact_lock_shared(k[1], k[2]);
@@ -111,7 +112,7 @@ BEGIN
     IF run.restart THEN
         RAISE NOTICE 'territory: %: the configuration changed during the run; starting pass %', run.tbl, run.passes + 1;
         UPDATE territory.rule_runs r
-           SET restart = false, passes = r.passes + 1, processed = 0, last_key = NULL, scanned = false,
+           SET restart = false, passes = r.passes + 1, processed = 0, next_block = 0, scanned = false,
                total = greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = run.tbl), 0)::int8
          WHERE r.id = run_id
         RETURNING * INTO run;
@@ -122,26 +123,32 @@ BEGIN
     END IF;
     mt := territory._managed(run.tbl);
     keytype := territory._key_type(run.tbl);
+    -- blocks per batch, from the table's rows per block (the statistics, else a guess)
+    nblocks := pg_relation_size(run.tbl) / current_setting('block_size')::int8;
+    step := greatest(1, ceil(run.batch_size / coalesce(
+        (SELECT c.reltuples / c.relpages FROM pg_class c WHERE c.oid = run.tbl AND c.relpages > 0 AND c.reltuples > 0),
+        50)))::int8;
 
-    -- The batch: the next batch_size records after last_key, read in one pass that keeps only
-    -- the records whose territories change; those are written next.  Rows another transaction
+    -- The batch: the next blocks of the table, about batch_size records, read in physical order
+    -- (a TID range scan: no index) in one pass that keeps only the records whose territories
+    -- change; those are written next.  A record written since (by a writer, or by this run) may
+    -- move to a later block and be read again: it is then found unchanged.  Rows another transaction
     -- has locked are skipped, never waited for (a batch holds the locks of the rows it wrote:
     -- waiting could deadlock with a writer); they are noted as pending and assigned one by one at
     -- the end of the pass.  A row that changed since the batch read it is recomputed by the
     -- assignment trigger, which sees the write.
     EXECUTE format($q$
-        SELECT count(*), max(s.k)::text,
+        SELECT count(*),
                array_agg(s.k::text) FILTER (WHERE s.cur IS DISTINCT FROM s.new),
                array_agg(s.new::text) FILTER (WHERE s.cur IS DISTINCT FROM s.new)
-          FROM (SELECT t.%1$I AS k, t.%2$I AS cur, (territory.compute_territories(%3$L::regclass, t))%5$s AS new
+          FROM (SELECT t.%1$I AS k, t.%2$I AS cur, (territory.compute_territories(%3$L::regclass, t))%4$s AS new
                   FROM %3$s t
-                 WHERE $1::%4$s IS NULL OR t.%1$I > $1::%4$s
-                 ORDER BY t.%1$I
-                 LIMIT $2) s$q$,
-        mt.key_column, mt.territory_column, run.tbl, keytype,
+                 WHERE t.ctid >= $1::pg_catalog.tid AND t.ctid < $2::pg_catalog.tid
+                OFFSET 0) s$q$,   -- not flattened: the territories are computed once per record
+        mt.key_column, mt.territory_column, run.tbl,
         CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END)
-        INTO n, last, keys, news
-        USING run.last_key, run.batch_size;
+        INTO n, keys, news
+        USING format('(%s,0)', run.next_block), format('(%s,0)', run.next_block + step);
     nchanged := 0;
     IF keys IS NOT NULL THEN
         EXECUTE format($q$
@@ -171,8 +178,8 @@ BEGIN
 
     UPDATE territory.rule_runs r
        SET processed = r.processed + n, changed = r.changed + coalesce(nchanged, 0),
-           last_key = coalesce(last, r.last_key), updated_at = clock_timestamp(),
-           scanned = n < run.batch_size
+           next_block = r.next_block + step, updated_at = clock_timestamp(),
+           scanned = r.next_block + step >= nblocks
      WHERE r.id = run_id
     RETURNING * INTO run;
     RAISE NOTICE '%', format('territory: %s: %s of about %s records (%s%%), %s changed', run.tbl, run.processed,

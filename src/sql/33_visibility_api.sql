@@ -143,10 +143,7 @@ CREATE FUNCTION territory._policy_expr(tbl regclass, access text) RETURNS text
         SELECT format('territory.in_visible(%1$I, %2$L, %3$L)', m.territory_column, m.kind, access)
                || CASE WHEN m.owner_column IS NOT NULL
                        THEN format(' OR territory.owner_visible(%I)', m.owner_column) ELSE '' END
-               || CASE WHEN m.kind = 'deal'
-                       THEN format(' OR (%I IS NULL AND territory.sees_all())', m.territory_column)
-                       ELSE format(' OR (%I OPERATOR(pg_catalog.=) ''{}''::pg_catalog.int4[] AND territory.sees_all())',
-                                   m.territory_column) END
+               || format(' OR territory.unassigned_visible(%I)', m.territory_column)
           FROM territory.managed_tables m
          WHERE m.tbl = _policy_expr.tbl;
     END;
