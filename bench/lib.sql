@@ -874,7 +874,10 @@ BEGIN
      GROUP BY a;
     CREATE TABLE bench.rls_user (key text PRIMARY KEY, level text, territory int, target float8);
     INSERT INTO bench.rls_user
-    SELECT 'v' || lvl.name, lvl.name, (SELECT s.id FROM bench.node_share s ORDER BY abs(s.share - lvl.target), s.id LIMIT 1),
+    -- an account is in about two leaves: a subtree holding a share p of the assignments holds
+    -- about 1 - (1 - p)^2 of the accounts, so the subtree for a level has p = 1 - sqrt(1 - level)
+    SELECT 'v' || lvl.name, lvl.name,
+           (SELECT s.id FROM bench.node_share s ORDER BY abs(s.share - (1 - sqrt(1 - lvl.target))), s.id LIMIT 1),
            lvl.target
       FROM (VALUES ('0.1 %', 0.001), ('1 %', 0.01), ('20 %', 0.2), ('100 %', 1.0)) lvl(name, target);
     INSERT INTO territory.sales_users (key, name) SELECT key, 'Reader ' || level FROM bench.rls_user;
