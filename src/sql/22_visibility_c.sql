@@ -47,6 +47,12 @@ CREATE FUNCTION territory.owner_visible(owner anyelement) RETURNS bool
 COMMENT ON FUNCTION territory.owner_visible(anyelement) IS
     'Whether the owner is the current sales user or someone below them (a policy arm; a btree index serves it)';
 
+CREATE FUNCTION territory._unassigned_probe() RETURNS int4[]
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'territory_unassigned_probe';
+COMMENT ON FUNCTION territory._unassigned_probe() IS
+    'Internal: the array an unassigned record''s territories equal for the current user (''{}'' when they see everything)';
+
 CREATE FUNCTION territory.unassigned_visible(territories int4[]) RETURNS bool
     LANGUAGE c STABLE PARALLEL SAFE SUPPORT territory._visibility_support
     AS 'MODULE_PATHNAME', 'territory_unassigned_visible';

@@ -80,6 +80,6 @@ GRANT EXECUTE ON FUNCTION territory.assign_trigger(), territory.history_trigger(
 -- current sales user only.
 GRANT EXECUTE ON FUNCTION territory.current_user_id(), territory.sees_all(), territory.visible_territories(text, text),
     territory.visible_owners(), territory.in_visible(int4[], text, text), territory.in_visible(int4, text, text),
-    territory.owner_visible(anyelement), territory.unassigned_visible(int4[]), territory.unassigned_visible(int4),
+    territory.owner_visible(anyelement), territory.unassigned_visible(int4[]), territory._unassigned_probe(), territory.unassigned_visible(int4),
     territory.can_read(int4[], text, text), territory.can_edit(int4[], text, text)
     TO PUBLIC;
