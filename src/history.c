@@ -180,11 +180,19 @@ HistoryNote(Oid relid, const char *key, const int32 *old, const int32 *old_cause
 	}
 	e = &entries[nentries];
 	e->relid = relid;
-	e->key = MemoryContextStrdup(history_cxt, key ? key : "");
+	{
+		/* the ids and the key in one allocation */
+		Size		nids = nnew + 2 * (nadded + nremoved);
+		Size		keylen = key ? strlen(key) : 0;
+		char	   *chunk = MemoryContextAlloc(history_cxt, sizeof(int32) * Max(nids, 1) + keylen + 1);
+
+		e->ids = (int32 *) chunk;
+		e->key = chunk + sizeof(int32) * Max(nids, 1);
+		memcpy(e->key, key ? key : "", keylen + 1);
+	}
 	e->nterritories = nnew;
 	e->nadded = nadded;
 	e->nremoved = nremoved;
-	e->ids = MemoryContextAlloc(history_cxt, sizeof(int32) * Max(nnew + 2 * (nadded + nremoved), 1));
 	if (nnew > 0)
 		memcpy(e->ids, new, sizeof(int32) * nnew);
 	added = e->ids + nnew;
@@ -220,15 +228,25 @@ HistoryNote(Oid relid, const char *key, const int32 *old, const int32 *old_cause
 
 /* ---------------------------------------------------------------- writing */
 
+/* An int4[] of n ids, built in one allocation (empty: the shared empty array). */
 static Datum
-IntArray(const int32 *ids, int32 n)
+IntArray(const int32 *ids, int32 n, Datum empty)
 {
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	int32		i;
+	ArrayType  *a;
+	Size		size;
 
-	for (i = 0; i < n; i++)
-		d[i] = Int32GetDatum(ids[i]);
-	return PointerGetDatum(construct_array(d, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	if (n == 0)
+		return empty;
+	size = ARR_OVERHEAD_NONULLS(1) + sizeof(int32) * n;
+	a = (ArrayType *) palloc(size);
+	SET_VARSIZE(a, size);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = INT4OID;
+	ARR_DIMS(a)[0] = n;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy(ARR_DATA_PTR(a), ids, sizeof(int32) * n);
+	return PointerGetDatum(a);
 }
 
 /* Insert a batch of rows as COPY does, and free them. */
@@ -268,6 +286,7 @@ HistoryFlush(void)
 	CommandId	cid;
 	Datum		at;
 	Datum		xid;
+	Datum		empty;
 	Oid			seqid;
 	int64		base = 0;
 	int32		block = HISTORY_BLOCK;
@@ -296,6 +315,7 @@ HistoryFlush(void)
 	ExecOpenIndices(rri, false);
 	bistate = GetBulkInsertState();
 	cid = GetCurrentCommandId(true);
+	empty = PointerGetDatum(construct_empty_array(INT4OID));
 	at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 
@@ -333,11 +353,11 @@ HistoryFlush(void)
 		slot->tts_values[LOG_ID] = Int64GetDatum(base + block++);
 		slot->tts_values[LOG_TBL] = ObjectIdGetDatum(e->relid);
 		slot->tts_values[LOG_KEY] = CStringGetTextDatum(e->key);
-		slot->tts_values[LOG_TERRITORIES] = IntArray(e->ids, e->nterritories);
-		slot->tts_values[LOG_ADDED] = IntArray(added, e->nadded);
-		slot->tts_values[LOG_ADDED_CAUSES] = IntArray(added + e->nadded, e->nadded);
-		slot->tts_values[LOG_REMOVED] = IntArray(removed, e->nremoved);
-		slot->tts_values[LOG_REMOVED_CAUSES] = IntArray(removed + e->nremoved, e->nremoved);
+		slot->tts_values[LOG_TERRITORIES] = IntArray(e->ids, e->nterritories, empty);
+		slot->tts_values[LOG_ADDED] = IntArray(added, e->nadded, empty);
+		slot->tts_values[LOG_ADDED_CAUSES] = IntArray(added + e->nadded, e->nadded, empty);
+		slot->tts_values[LOG_REMOVED] = IntArray(removed, e->nremoved, empty);
+		slot->tts_values[LOG_REMOVED_CAUSES] = IntArray(removed + e->nremoved, e->nremoved, empty);
 		slot->tts_values[LOG_AT] = at;
 		slot->tts_values[LOG_XID] = xid;
 		ExecStoreVirtualTuple(slot);
