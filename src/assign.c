@@ -582,6 +582,14 @@ NoteChange(TriggerData *td, const ManagedTable *t, ManualSet *ms, const int32 *i
 	HistoryNote(relid, key, old, old_causes, nold, ids, causes, n, !update);
 }
 
+typedef struct TriggerCaches
+{
+	uint64		epoch;
+	Oid			relid;
+	ManualSet  *ms;
+	Matcher    *m;
+} TriggerCaches;
+
 PG_FUNCTION_INFO_V1(territory_assign_trigger);
 Datum
 territory_assign_trigger(PG_FUNCTION_ARGS)
@@ -612,9 +620,29 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 	newslot = update ? td->tg_newslot : td->tg_trigslot;
 	newtuple = update ? td->tg_newtuple : td->tg_trigtuple;
 
-	/* manual set first: loading it may process invalidations that rebuild the matcher */
-	ms = GetManualSet(RelationGetRelid(rel));
-	m = GetMatcher(RelationGetRelid(rel));
+	/*
+	 * The table's manual set and matcher, looked up once per statement: the pointers stay good
+	 * until an invalidation is processed (which bumps the epoch).  Manual set first: loading it
+	 * may process invalidations that rebuild the matcher.
+	 */
+	{
+		TriggerCaches *tc = (TriggerCaches *) fcinfo->flinfo->fn_extra;
+
+		if (tc == NULL)
+			tc = fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+																	sizeof(TriggerCaches));
+		if (tc->epoch != territory_cache_epoch || tc->relid != RelationGetRelid(rel))
+		{
+			uint64		before = territory_cache_epoch;
+
+			tc->ms = GetManualSet(RelationGetRelid(rel));
+			tc->m = GetMatcher(RelationGetRelid(rel));
+			tc->relid = RelationGetRelid(rel);
+			tc->epoch = before;
+		}
+		ms = tc->ms;
+		m = tc->m;
+	}
 	t = MatcherTable(m);
 
 	if (update && !force_assign)

@@ -29,9 +29,13 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* counts relcache callbacks: per-statement copies of cache pointers are good while it stays */
+uint64		territory_cache_epoch = 1;
+
 static void
 TerritoryRelcacheCallback(Datum arg, Oid relid)
 {
+	territory_cache_epoch++;
 	/* the matcher asks the hierarchy whether relid is its signal: hierarchy last */
 	MatcherRelcacheCallback(relid);
 	AssignRelcacheCallback(relid);
