@@ -45,6 +45,9 @@ SELECT territory_id = :emea AS emea, kind, access FROM territory.territory_acces
 SELECT territory.current_user_id(), territory.visible_territories(), territory.visible_owners(), territory.sees_all();
 SELECT territory.visible_territories('opportunity');
 SELECT territory.visible_territories('account', 'write');
+SELECT territory.can_read(ARRAY[1, NULL]::int4[], NULL);
+SELECT territory.in_visible(ARRAY[[1, 2], [3, 4]]::int4[], 'account');
+SELECT territory.in_visible('{1}'::int4[], 'opportunity');
 SET territory."user" = 'emma';
 SELECT territory.current_user_id() > 0 AS known, territory.visible_territories() = ARRAY[:emea] AS emea_only,
        territory.visible_owners() AS owners;

@@ -152,14 +152,11 @@ GetManualSetFor(Oid relid, int32 model)
 
 	h = HierarchyCurrent();
 	TerritoryBecomeOwner(&save);
-	SPI_connect();
-	/* the latest committed configuration, like the catalogs, whatever the isolation level */
-	PushActiveSnapshot(GetLatestSnapshot());
+	TerritoryConfigBegin();
 	if (SPI_execute_with_args("SELECT key, territory_id, action OPERATOR(pg_catalog.=) 'exclude'"
 							  " FROM territory.manual_assignments WHERE tbl OPERATOR(pg_catalog.=) $1",
 							  1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.manual_assignments");
-	PopActiveSnapshot();
 	if (SPI_processed > 0)
 	{
 		HASHCTL		ctl;
@@ -207,7 +204,7 @@ GetManualSetFor(Oid relid, int32 model)
 		}
 		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
+	TerritoryConfigEnd();
 	TerritoryRestoreUser(&save);
 	return ms;
 }
@@ -378,16 +375,18 @@ SameCauses(int32 n, int32 cause)
  * assignments, minus their manual exclusions.  Contacts: exactly their account's.  Deals: one
  * territory, their manual choice if any, else the best of their account's (or, without an
  * account, of their deal-level rules).  Sorted, without duplicates; returns their number.  With
- * causes, *causes gets why each is there: the rule's id, CAUSE_MANUAL or CAUSE_INHERITED.
+ * causes, *causes gets why each is there: the rule's id, CAUSE_MANUAL or CAUSE_INHERITED.  key:
+ * the record key's text when the caller has it (else computed when manual assignments need it).
  */
 static int32
-RecordTerritories(Matcher *m, ManualSet *ms, TupleTableSlot *slot, int32 **out, int32 **causes)
+RecordTerritories(Matcher *m, ManualSet *ms, TupleTableSlot *slot, const char *key_given,
+				  int32 **out, int32 **causes)
 {
 	const ManagedTable *t = MatcherTable(m);
 	int32	   *ids;
 	int32	   *rules = NULL;
 	int32		n;
-	char	   *key = ms->buckets ? KeyText(slot, t) : NULL;
+	const char *key = key_given ? key_given : ms->buckets ? KeyText(slot, t) : NULL;
 	ManualBucket *b = ManualOf(ms, key);
 	bool		isnull;
 	int32		i;
@@ -543,13 +542,11 @@ CheckRowTrigger(FunctionCallInfo fcinfo, const char *name, bool before)
  * for an INSERT) to ids.  A changed key ends the old record and starts the new one.
  */
 static void
-NoteChange(TriggerData *td, const ManagedTable *t, ManualSet *ms, const int32 *ids,
+NoteChange(TriggerData *td, const ManagedTable *t, ManualSet *ms, const char *key, const int32 *ids,
 		   const int32 *causes, int32 n)
 {
 	Oid			relid = RelationGetRelid(td->tg_relation);
 	bool		update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
-	TupleTableSlot *newslot = update ? td->tg_newslot : td->tg_trigslot;
-	char	   *key = KeyText(newslot, t);
 	int32	   *old = NULL;
 	int32		nold = 0;
 	int32	   *old_causes;
@@ -604,6 +601,7 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 	const ManagedTable *t;
 	int32	   *ids;
 	int32	   *causes;
+	char	   *key;
 	int32		n;
 	int32	   *current;
 	int32		ncurrent;
@@ -667,10 +665,11 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 		}
 	}
 
-	n = RecordTerritories(m, ms, newslot, &ids, &causes);
+	key = KeyText(newslot, t);	/* once: the history and manual assignments name it */
+	n = RecordTerritories(m, ms, newslot, key, &ids, &causes);
 	value = slot_getattr(newslot, t->territory_attno, &isnull);
 	ncurrent = TerritoryIds(newslot, t, &current);
-	NoteChange(td, t, ms, ids, causes, n);
+	NoteChange(td, t, ms, key, ids, causes, n);
 	if ((!isnull || t->kind == 'd') && SameIds(current, ncurrent, ids, n))
 		return PointerGetDatum(newtuple);
 	{
@@ -844,7 +843,7 @@ ComputeTerritories(FunctionCallInfo fcinfo, int32 model)
 	ManualSet  *ms = GetManualSetFor(relid, model);
 	Matcher    *m = GetMatcherFor(relid, model);
 	int32	   *ids;
-	int32		n = RecordTerritories(m, ms, slot, &ids, NULL);
+	int32		n = RecordTerritories(m, ms, slot, NULL, &ids, NULL);
 
 	PG_RETURN_ARRAYTYPE_P(IdArray(ids, n));
 }

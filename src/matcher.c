@@ -1041,9 +1041,7 @@ BuildMatcher(Oid relid, int32 model)
 	m->probes = palloc(sizeof(Probe));
 	m->always = palloc(sizeof(int32));
 
-	SPI_connect();
-	/* the latest committed configuration, like the catalogs, whatever the isolation level */
-	PushActiveSnapshot(GetLatestSnapshot());
+	TerritoryConfigBegin();
 	if (!LoadManagedTable(relid, &m->table, cxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1123,8 +1121,7 @@ BuildMatcher(Oid relid, int32 model)
 		}
 		m->nrules++;
 	}
-	PopActiveSnapshot();
-	SPI_finish();
+	TerritoryConfigEnd();
 
 	/* index one conjunct per rule: count every key, then pick each rule's least shared one */
 	memset(&ctl, 0, sizeof(ctl));

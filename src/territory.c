@@ -20,6 +20,8 @@
 #include "utils/syscache.h"
 #include "catalog/pg_namespace.h"
 #include "access/htup_details.h"
+#include "executor/spi.h"
+#include "utils/snapmgr.h"
 
 #include "territory.h"
 #include "matcher.h"
@@ -103,6 +105,27 @@ void
 TerritoryRestoreUser(const TerritoryUser *save)
 {
 	SetUserIdAndSecContext(save->userid, save->sec_context);
+}
+
+/*
+ * TerritoryConfigBegin / TerritoryConfigEnd
+ *		Bracket SPI reads of the configuration tables for a per-backend cache.  They read the
+ *		latest committed configuration (and the transaction's own changes), like the catalogs,
+ *		whatever the isolation level: a cache built from an older snapshot would stay in the
+ *		backend after its transaction and keep a configuration that no longer exists.
+ */
+void
+TerritoryConfigBegin(void)
+{
+	SPI_connect();
+	PushActiveSnapshot(GetLatestSnapshot());
+}
+
+void
+TerritoryConfigEnd(void)
+{
+	PopActiveSnapshot();
+	SPI_finish();
 }
 
 /*

@@ -45,6 +45,8 @@ typedef struct TerritoryUser
 
 extern void TerritoryBecomeOwner(TerritoryUser *save);
 extern void TerritoryRestoreUser(const TerritoryUser *save);
+extern void TerritoryConfigBegin(void);
+extern void TerritoryConfigEnd(void);
 
 /* assign.c */
 extern void AssignRelcacheCallback(Oid relid);

@@ -253,9 +253,7 @@ BuildVisibility(void)
 	v->cxt = cxt;
 
 	TerritoryBecomeOwner(&save);
-	SPI_connect();
-	/* the latest committed configuration, like the catalogs */
-	PushActiveSnapshot(GetLatestSnapshot());
+	TerritoryConfigBegin();
 
 	if (SPI_execute("SELECT id, key, login, manager_id, sees_all, active FROM territory.sales_users"
 					" ORDER BY id", true, 0) != SPI_OK_SELECT)
@@ -339,8 +337,7 @@ BuildVisibility(void)
 		}
 	}
 
-	PopActiveSnapshot();
-	SPI_finish();
+	TerritoryConfigEnd();
 	TerritoryRestoreUser(&save);
 	/* the scratch arrays went with SPI's memory */
 	MemoryContextSwitchTo(old);
@@ -363,8 +360,7 @@ BuildMembers(Visibility *v)
 	for (i = 0; i < (uint64) v->nusers; i++)
 		v->users[i].nmembers = 0;
 	TerritoryBecomeOwner(&save);
-	SPI_connect();
-	PushActiveSnapshot(GetLatestSnapshot());
+	TerritoryConfigBegin();
 	if (SPI_execute("SELECT user_id, territory_id, role OPERATOR(pg_catalog.=) 'manager',"
 					" valid_from, valid_to FROM territory.members", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.members");
@@ -435,8 +431,7 @@ BuildMembers(Visibility *v)
 			: strcmp(access, "read") == 0 ? ACCESS_READ : ACCESS_EDIT;
 	}
 
-	PopActiveSnapshot();
-	SPI_finish();
+	TerritoryConfigEnd();
 	TerritoryRestoreUser(&save);
 	if (v->members_cxt != NULL)
 		MemoryContextDelete(v->members_cxt);

@@ -1,7 +1,7 @@
 -- Every error a user can cause has a specific SQLSTATE, and leaves nothing changed.
 BEGIN;
 CREATE EXTENSION territory;
-SELECT plan(38);
+SELECT plan(50);
 
 SELECT territory.add_type('Region', 1) AS region \gset
 SELECT territory.add_territory('Global', code => 'G') AS g \gset
@@ -51,6 +51,28 @@ SELECT throws_ok(format('UPDATE territory.territories SET model_id = %s WHERE id
                  '0A000', NULL, 'change of model');
 SELECT throws_ok(format('INSERT INTO territory.territories (parent_id, name) VALUES (%s, %L)', 999, 'X'),
                  '23503', NULL, 'direct insert under a missing parent');
+
+-- visibility: every user error with its SQLSTATE, and nothing changed
+SELECT territory.add_user('vis_err_a', 'A');
+CREATE TEMP TABLE users_before AS SELECT * FROM territory.sales_users;
+SELECT throws_ok($$SELECT territory.add_user('vis_err_a', 'Again')$$, '42710', NULL, 'duplicate sales user');
+SELECT throws_ok($$SELECT territory.add_user(' x ', 'X')$$, '22023', NULL, 'invalid sales user key');
+SELECT throws_ok($$SELECT territory.add_user(NULL, 'X')$$, '22004', NULL, 'NULL sales user key');
+SELECT throws_ok($$SELECT territory.add_user('x', 'X', manager => 'nobody')$$, '42704', NULL, 'unknown manager');
+SELECT throws_ok(format('SELECT territory.add_member(%s, %L)', :g, 'nobody'), '42704', NULL, 'unknown member');
+SELECT throws_ok(format('SELECT territory.add_member(%s, %L, valid_from => %L, valid_to => %L)', :g, 'vis_err_a',
+                        '2026-12-31', '2026-01-01'), '22023', NULL, 'membership ending before it starts');
+SELECT throws_ok(format('SELECT territory.remove_member(%s, %L)', :g, 'vis_err_a'), '42704', NULL, 'not a member');
+SELECT throws_ok(format('SELECT territory.set_access(%s, %L, %L)', :g, 'opportunity', 'read'), '22023', NULL,
+                 'unknown kind of record');
+SELECT throws_ok(format('SELECT territory.set_access(%s, %L, %L)', :g, 'deal', 'write'), '22023', NULL,
+                 'unknown access level');
+SELECT throws_ok($$SELECT territory.can_read(ARRAY[1, NULL]::int4[], NULL)$$, '42804', NULL,
+                 'territories with a NULL');
+SELECT throws_ok($$SELECT territory.enable_visibility('territory.models')$$, '55000', NULL,
+                 'visibility on a table that is not managed');
+SELECT results_eq($$SELECT * FROM territory.sales_users ORDER BY id$$, $$SELECT * FROM users_before ORDER BY id$$,
+                  'no failed visibility call changed the sales users');
 
 SELECT results_eq($$SELECT * FROM territory.territories ORDER BY id$$,
                   $$SELECT * FROM before ORDER BY id$$, 'no failed call changed anything');
