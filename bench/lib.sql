@@ -926,3 +926,63 @@ BEGIN
            owners = bench.as_reader(r.key, 'SELECT territory.visible_owners()')::text[];
 END
 $$;
+
+-- ---------------------------------------------------------------- forecasts (roll-*)
+
+/*
+ * bench.make_deal_data: after make_rls_data, bench.accounts() deals (fixed seed), each of a random
+ * account and in its first territory, owned by one of the 10,000 sales users, with an amount up to
+ * 100,000.00, one of the eight default stages and a close date in 2026; deals (managed, row-level
+ * security on) and deals_plain (the same rows and indexes, no row-level security).  Users u1 ..
+ * u10000 become members of a random territory of depth 3 or more; territories of depth 4 or less
+ * get a monthly target for 2026, and so does every member.
+ */
+CREATE FUNCTION bench.make_deal_data() RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n int := bench.accounts();
+    stages text[] := ARRAY(SELECT stage FROM territory.stages ORDER BY position);
+BEGIN
+    SET LOCAL work_mem = '256MB';
+    PERFORM setseed(0.37);
+    CREATE TABLE deals (id int PRIMARY KEY, account_id int NOT NULL, owner_id text, amount numeric(12, 2),
+                        stage text, close_date date, created_at timestamptz);
+    PERFORM territory.manage_table('deals', 'deal');
+    ALTER TABLE deals DISABLE TRIGGER zz_territory_assign;    -- territories given below
+    INSERT INTO deals (id, account_id, owner_id, amount, stage, close_date, created_at, territory_id)
+    SELECT d.id, d.account_id, d.owner_id, d.amount, d.stage, d.close_date,
+           d.close_date - (1 + floor(random() * 180)::int), a.territories[1]
+      FROM (SELECT g AS id, 1 + floor(random() * n)::int AS account_id,
+                   'u' || (1 + floor(random() * 10000)::int) AS owner_id,
+                   round((random() * 100000)::numeric, 2) AS amount,
+                   stages[1 + floor(random() * array_length(stages, 1))::int] AS stage,
+                   date '2026-01-01' + floor(random() * 365)::int AS close_date
+              FROM generate_series(1, n) g) d
+      JOIN accounts a ON a.id = d.account_id;
+    ALTER TABLE deals ENABLE TRIGGER zz_territory_assign;
+    CREATE INDEX ON deals (close_date);
+    PERFORM territory.enable_visibility('deals');
+    CREATE TABLE deals_plain (LIKE deals INCLUDING ALL);
+    INSERT INTO deals_plain SELECT * FROM deals;
+    GRANT SELECT ON deals, deals_plain TO bench_reader;
+
+    INSERT INTO territory.members (territory_id, user_id)
+    SELECT deep[1 + floor(random() * array_length(deep, 1))::int], u.id
+      FROM territory.sales_users u, (SELECT ARRAY(SELECT id FROM bench.node WHERE depth >= 3) AS deep) d
+     WHERE u.key ~ '^u[0-9]+$';
+    INSERT INTO territory.targets (territory_id, period, amount)
+    SELECT n.id, p, round((random() * 1000000)::numeric, 2)
+      FROM bench.node n, territory.periods('2026-01', '2026-12') p
+     WHERE n.depth <= 4;
+    INSERT INTO territory.targets (territory_id, period, user_id, amount)
+    SELECT m.territory_id, p, m.user_id, round((random() * 100000)::numeric, 2)
+      FROM territory.members m, territory.periods('2026-01', '2026-12') p;
+    -- the closure table of the SQL formulation: (ancestor, descendant), every node its own too
+    CREATE TABLE bench.closure AS
+    SELECT a AS ancestor, n.id AS descendant
+      FROM bench.node n, LATERAL (SELECT n.id UNION ALL SELECT territory.ancestors(n.id)) x(a);
+    CREATE INDEX ON bench.closure (descendant);
+    ANALYZE deals, deals_plain, bench.closure, territory.targets, territory.members;
+END
+$$;

@@ -70,6 +70,9 @@ UPDATE contacts SET account_id = 3 WHERE id = 11;
 UPDATE deals SET account_id = NULL WHERE id = 101;
 SELECT id, territories FROM contacts WHERE id = 11;
 SELECT id, territory_id FROM deals WHERE id = 101;
+-- an update of a column no rule reads keeps the territory (deals of an account, of no account)
+UPDATE deals SET amount = amount + 1, stage = 'won' WHERE id IN (100, 101, 102);
+SELECT id, amount, territory_id IS NOT NULL AS assigned FROM deals WHERE id IN (100, 101, 102) ORDER BY id;
 -- a manual choice wins for a deal; contacts cannot be assigned by hand
 SELECT territory.assign('deals', '104', :retail);
 SELECT territory_id = :retail AS manual FROM deals WHERE id = 104;

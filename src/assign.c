@@ -649,10 +649,13 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 		Datum		oldval;
 
 		/* nothing the assignment depends on changed: keep the row as it is */
+		Form_pg_attribute tattr = TupleDescAttr(RelationGetDescr(rel), t->territory_attno - 1);
+
+		/* the territories column: int4[] (a varlena), or int4 for deals */
 		oldval = slot_getattr(td->tg_trigslot, t->territory_attno, &oldnull);
 		value = slot_getattr(newslot, t->territory_attno, &isnull);
 		if (!MatcherReadsChanged(m, td->tg_trigslot, newslot) && oldnull == isnull &&
-			(isnull || datumIsEqual(oldval, value, false, -1)))
+			(isnull || datumIsEqual(oldval, value, tattr->attbyval, tattr->attlen)))
 		{
 			Datum		oldkey = slot_getattr(td->tg_trigslot, t->key_attno, &oldnull);
 			Datum		newkey = slot_getattr(newslot, t->key_attno, &isnull);

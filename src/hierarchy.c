@@ -116,12 +116,17 @@ typedef struct Hierarchy
 	HierarchyType *types;		/* ascending id */
 } Hierarchy;
 
+static void AppendPath(StringInfo buf, const Hierarchy *h, int32 p);
+
 static Hierarchy *hierarchy = NULL;
 static bool hierarchy_valid = false;
 static Oid	hierarchy_signal = InvalidOid;
 /* set when built from a statement snapshot in parallel mode: valid only in that transaction */
 static bool hierarchy_transient = false;
 static LocalTransactionId hierarchy_lxid = InvalidLocalTransactionId;
+/* pinned by a caller that keeps pointers into the cache while running queries (HierarchyPin) */
+static int	hierarchy_pins = 0;
+static LocalTransactionId hierarchy_pin_lxid = InvalidLocalTransactionId;
 
 /* per call site: invalidations are accepted once per statement */
 typedef struct HierarchyCallState
@@ -688,7 +693,13 @@ GetHierarchy(FunctionCallInfo fcinfo)
 
 	MemoryContextSetParent(h->cxt, CacheMemoryContext);
 	if (hierarchy != NULL)
-		MemoryContextDelete(hierarchy->cxt);
+	{
+		/* a pinned cache stays until the end of the transaction */
+		if (hierarchy_pins > 0 && hierarchy_pin_lxid == MyProc->lxid)
+			MemoryContextSetParent(hierarchy->cxt, TopTransactionContext);
+		else
+			MemoryContextDelete(hierarchy->cxt);
+	}
 	hierarchy = h;
 	hierarchy_transient = parallel;
 	hierarchy_lxid = MyProc->lxid;
@@ -814,6 +825,106 @@ HierarchyModelTerritories(const Hierarchy *h, int32 model, int32 *n)
 
 	*n = m ? m->end - m->start : 0;
 	return m ? h->ids + m->start : NULL;
+}
+
+/*
+ * HierarchyPin / HierarchyUnpin
+ *		The current hierarchy, kept in memory until unpinned (or the transaction ends) even when an
+ *		invalidation makes the next caller build a new one: for a caller that keeps pointers into
+ *		it while it runs queries, which may process invalidations.  An error between the two needs
+ *		no cleanup: pins count only in the transaction that made them.
+ */
+const Hierarchy *
+HierarchyPin(void)
+{
+	const Hierarchy *h = GetHierarchy(NULL);
+
+	if (hierarchy_pin_lxid != MyProc->lxid)
+	{
+		hierarchy_pins = 0;
+		hierarchy_pin_lxid = MyProc->lxid;
+	}
+	hierarchy_pins++;
+	return h;
+}
+
+void
+HierarchyUnpin(void)
+{
+	if (hierarchy_pin_lxid == MyProc->lxid && hierarchy_pins > 0)
+		hierarchy_pins--;
+}
+
+/* The position of a territory in the pre-order arrays; -1 when there is no such territory. */
+int32
+HierarchyPosition(const Hierarchy *h, int32 id)
+{
+	const IdSlot *slot = LookupId(&h->map, id);
+
+	return slot ? slot->pos : -1;
+}
+
+/* The pre-order arrays, for components that walk the tree themselves. */
+void
+HierarchyGetArrays(const Hierarchy *h, HierarchyArrays *a)
+{
+	a->n = h->n;
+	a->ids = h->ids;
+	a->parent = h->parent;
+	a->last = h->last;
+	a->depth = h->depth;
+}
+
+/* The positions start .. end - 1 of a model's territories; false when there is no such model. */
+bool
+HierarchyModelRange(const Hierarchy *h, int32 model, int32 *start, int32 *end)
+{
+	const HierarchyModel *m = FindModel(h, model);
+
+	if (m == NULL)
+		return false;
+	*start = m->start;
+	*end = m->end;
+	return true;
+}
+
+/*
+ * HierarchyPathWalkStart / HierarchyPathWalkNext
+ *		Paths ("Global / EMEA / DACH") of the positions first .. last visited in pre-order, built
+ *		incrementally: a stack holds the length of the path at every depth, so a territory's path
+ *		is its parent's plus its name.  The walk starts with the path above first.
+ */
+void
+HierarchyPathWalkStart(const Hierarchy *h, HierarchyPathWalk *w, int32 first, int32 last)
+{
+	int32		maxdepth = 0;
+	int32		p;
+
+	for (p = first; p <= last; p++)
+		maxdepth = Max(maxdepth, h->depth[p]);
+	w->prefix = palloc(sizeof(int32) * (maxdepth + 1));
+	initStringInfo(&w->path);
+	if (first <= last && h->parent[first] >= 0)
+	{
+		AppendPath(&w->path, h, h->parent[first]);
+		w->prefix[h->depth[first] - 1] = w->path.len;
+	}
+}
+
+/* The path of p, the next position of the walk, as a text datum (palloc'd). */
+Datum
+HierarchyPathWalkNext(const Hierarchy *h, HierarchyPathWalk *w, int32 p)
+{
+	int32		d = h->depth[p];
+
+	/* the path of p is its parent's path, which is on the stack at depth d - 1 */
+	w->path.len = (d == 0) ? 0 : w->prefix[d - 1];
+	w->path.data[w->path.len] = '\0';
+	if (d > 0)
+		appendStringInfoString(&w->path, " / ");
+	appendStringInfoString(&w->path, h->strings + h->name[p]);
+	w->prefix[d] = w->path.len;
+	return PointerGetDatum(cstring_to_text_with_len(w->path.data, w->path.len));
 }
 
 /* ---------------------------------------------------------------- SQL functions */
@@ -942,7 +1053,7 @@ territory_path(PG_FUNCTION_ARGS)
 
 /*
  * territory.tree(model): the model's territories in pre-order with parent, depth, name, code and
- * path.  Paths are built incrementally from a stack of prefix lengths, one per depth.
+ * path.
  */
 PG_FUNCTION_INFO_V1(territory_tree);
 Datum
@@ -951,41 +1062,25 @@ territory_tree(PG_FUNCTION_ARGS)
 	Hierarchy  *h = GetHierarchy(fcinfo);
 	const HierarchyModel *m = ModelArg(fcinfo, h, 0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	StringInfoData path;
-	int32	   *prefix;
-	int32		maxdepth = 0;
+	HierarchyPathWalk walk;
 	int32		p;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	for (p = m->start; p < m->end; p++)
-		maxdepth = Max(maxdepth, h->depth[p]);
-	prefix = palloc(sizeof(int32) * (maxdepth + 1));
-	initStringInfo(&path);
-
+	HierarchyPathWalkStart(h, &walk, m->start, m->end - 1);
 	for (p = m->start; p < m->end; p++)
 	{
 		Datum		values[6];
 		bool		nulls[6] = {false, false, false, false, false, false};
-		int32		d = h->depth[p];
-		const char *name = h->strings + h->name[p];
-
-		/* the path of p is its parent's path, which is on the stack at depth d - 1 */
-		path.len = (d == 0) ? 0 : prefix[d - 1];
-		path.data[path.len] = '\0';
-		if (d > 0)
-			appendStringInfoString(&path, " / ");
-		appendStringInfoString(&path, name);
-		prefix[d] = path.len;
 
 		values[0] = Int32GetDatum(h->ids[p]);
 		if (h->parent[p] >= 0)
 			values[1] = Int32GetDatum(h->ids[h->parent[p]]);
 		else
 			nulls[1] = true;
-		values[2] = Int32GetDatum(d);
-		values[3] = CStringGetTextDatum(name);
+		values[2] = Int32GetDatum(h->depth[p]);
+		values[3] = CStringGetTextDatum(h->strings + h->name[p]);
 		values[4] = CStringGetTextDatum(h->strings + h->code[p]);
-		values[5] = PointerGetDatum(cstring_to_text_with_len(path.data, path.len));
+		values[5] = HierarchyPathWalkNext(h, &walk, p);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		pfree(DatumGetPointer(values[3]));
 		pfree(DatumGetPointer(values[4]));

@@ -52,6 +52,7 @@ _PG_init(void)
 	AssignInit();
 	HistoryInit();
 	VisibilityInit();
+	PeriodInit();
 }
 
 /*

@@ -18,6 +18,8 @@
 #include "postgres.h"
 
 #include "compat.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
 
 /* The extension's schema: fixed, the extension is not relocatable. */
 #define TERRITORY_SCHEMA "territory"
@@ -55,6 +57,12 @@ extern void AssignInit(void);
 /* visibility.c */
 extern void VisibilityRelcacheCallback(Oid relid);
 extern void VisibilityInit(void);
+extern bool VisibilityTerritoryReadable(const char *kind, int32 id);
+
+/* period.c */
+extern void PeriodInit(void);
+extern Datum territory_period_lower(PG_FUNCTION_ARGS);
+extern Datum territory_period_upper(PG_FUNCTION_ARGS);
 
 /* hierarchy.c */
 typedef struct Hierarchy Hierarchy;
@@ -78,5 +86,30 @@ extern int32 HierarchyActiveModel(const Hierarchy *h);
 extern char HierarchyModelPolicy(const Hierarchy *h, int32 model);
 extern bool HierarchyFind(const Hierarchy *h, int32 id, HierarchyNode *node);
 extern const int32 *HierarchyModelTerritories(const Hierarchy *h, int32 model, int32 *n);
+extern const Hierarchy *HierarchyPin(void);
+extern void HierarchyUnpin(void);
+extern int32 HierarchyPosition(const Hierarchy *h, int32 id);
+extern bool HierarchyModelRange(const Hierarchy *h, int32 model, int32 *start, int32 *end);
+
+/* The pre-order arrays: position -> id, parent position (-1 for a root), subtree end, depth. */
+typedef struct HierarchyArrays
+{
+	int32		n;
+	const int32 *ids;
+	const int32 *parent;
+	const int32 *last;
+	const int32 *depth;
+} HierarchyArrays;
+
+extern void HierarchyGetArrays(const Hierarchy *h, HierarchyArrays *a);
+
+typedef struct HierarchyPathWalk
+{
+	StringInfoData path;
+	int32	   *prefix;			/* path length at each depth */
+} HierarchyPathWalk;
+
+extern void HierarchyPathWalkStart(const Hierarchy *h, HierarchyPathWalk *w, int32 first, int32 last);
+extern Datum HierarchyPathWalkNext(const Hierarchy *h, HierarchyPathWalk *w, int32 p);
 
 #endif							/* TERRITORY_H */

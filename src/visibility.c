@@ -783,6 +783,20 @@ SetOfCall(CallSet *cs, int32 kind, int32 access)
 	return cs->set;
 }
 
+/*
+ * VisibilityTerritoryReadable
+ *		Whether the current sales user reads the records of a kind that are in territory id (a
+ *		current membership of it or of an ancestor with read access, or sees_all): for components
+ *		that report on territories, such as forecasts.
+ */
+bool
+VisibilityTerritoryReadable(const char *kind, int32 id)
+{
+	VisibleSet *s = CurrentSet(KindIndex(kind), ACCESS_READ);
+
+	return s->sees_all || TestBit(s, id);
+}
+
 static int32 TextArgKind(FunctionCallInfo fcinfo, int argno);
 static int32 TextArgAccess(FunctionCallInfo fcinfo, int argno);
 

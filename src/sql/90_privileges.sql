@@ -83,3 +83,28 @@ GRANT EXECUTE ON FUNCTION territory.current_user_id(), territory.sees_all(), ter
     territory.owner_visible(anyelement), territory.unassigned_visible(int4[]), territory._unassigned_probe(), territory.unassigned_visible(int4),
     territory.can_read(int4[], text, text), territory.can_edit(int4[], text, text)
     TO PUBLIC;
+
+-- ---------------------------------------------------------------- forecasts (34_forecast_api.sql)
+-- Everyone may call the planning functions: they let through administrators (INSERT on the
+-- table they write) and the managers above the territory, and refuse everyone else.  Targets,
+-- adjustments and snapshots name people and quotas: not public.  target_gaps is a security
+-- invoker view: it shows what the reader may read of territory.targets.
+REVOKE ALL ON FUNCTION
+    territory._caller(),
+    territory._check_not_null(text, anyelement),
+    territory._check_amount(text, numeric),
+    territory._check_planner(int4, bool, regclass, text),
+    territory._target_user(int4, territory.period, text),
+    territory._write_target(int4, territory.period, int4, numeric, text),
+    territory._largest_remainder(numeric, int4[], numeric[]),
+    territory._subtree_amounts(int4, territory.period, text[]),
+    territory.snapshot_forecast(territory.period)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    territory.set_target(int4, territory.period, numeric, text),
+    territory.remove_target(int4, territory.period, text),
+    territory.split_target(int4, territory.period, text),
+    territory.adjust_forecast(int4, territory.period, text, numeric, text)
+TO PUBLIC;
+GRANT SELECT ON territory.stages, territory.target_gaps TO PUBLIC;
+-- ---------------------------------------------------------------- end of forecasts

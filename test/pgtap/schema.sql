@@ -1,12 +1,13 @@
 -- The installed objects: tables, constraints, config dump, function properties and comments.
 BEGIN;
 CREATE EXTENSION territory;
-SELECT plan(33);
+SELECT plan(35);
 
 SELECT has_schema('territory');
 SELECT tables_are('territory', ARRAY['models', 'territory_types', 'territories', 'managed_tables', 'rules',
                                    'manual_assignments', 'assignment_log', 'rule_runs', 'rule_run_pending',
-                                   'sales_users', 'members', 'territory_access']);
+                                   'sales_users', 'members', 'territory_access', 'stages', 'targets',
+                                   'forecast_adjustments', 'forecast_snapshots']);
 SELECT has_pk('territory', 'models', 'models has a primary key');
 SELECT has_pk('territory', 'territory_types', 'territory_types has a primary key');
 SELECT has_pk('territory', 'territories', 'territories has a primary key');
@@ -26,7 +27,9 @@ SELECT set_eq(
           'territory.managed_tables', 'territory.rules', 'territory.rules_id_seq', 'territory.manual_assignments',
           'territory.assignment_log', 'territory.assignment_log_id_seq', 'territory.rule_runs',
           'territory.rule_runs_id_seq', 'territory.rule_run_pending', 'territory.sales_users',
-          'territory.sales_users_id_seq', 'territory.members', 'territory.members_id_seq', 'territory.territory_access'],
+          'territory.sales_users_id_seq', 'territory.members', 'territory.members_id_seq', 'territory.territory_access',
+          'territory.stages', 'territory.targets', 'territory.targets_id_seq', 'territory.forecast_adjustments',
+          'territory.forecast_adjustments_id_seq', 'territory.forecast_snapshots', 'territory.forecast_snapshots_id_seq'],
     'configuration tables and sequences are registered with pg_extension_config_dump');
 
 -- fresh install: one active model called default
@@ -43,10 +46,15 @@ SELECT is(
     (SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'territory' AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
         AND p.prorettype <> 'trigger'::regtype AND p.proparallel <> 's' AND p.proname !~ '^_'
-        AND p.proname <> 'compute_territories'),
-    0, 'every public C function but the triggers and compute_territories is PARALLEL SAFE');
+        AND p.proname NOT IN ('compute_territories', 'forecast_periods')),
+    0, 'every public C function but the triggers, compute_territories and forecast_periods is PARALLEL SAFE');
 SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'territory.compute_territories'::regproc), 'r',
           'compute_territories compiles matchers with SPI: PARALLEL RESTRICTED');
+SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'territory.forecast_periods'::regproc), 'r',
+          'forecast_periods reads the deals with SPI: PARALLEL RESTRICTED');
+-- the stage table ships with its defaults, which pg_dump leaves to CREATE EXTENSION
+SELECT results_eq($$SELECT count(*)::int FROM territory.stages WHERE seeded$$, ARRAY[8],
+                  'eight default stages are installed');
 
 -- every public object is described (psql \dx+ and BI catalogs show it)
 SELECT is_empty(
