@@ -62,6 +62,6 @@ SELECT territory.manage_table('deals', 'deal');
 INSERT INTO contacts SELECT n, 1 + (n % 2000), 'Contact ' || n, 'rep' || (1 + n % 40) FROM generate_series(1, 4000) n;
 INSERT INTO deals (id, account_id, name, amount, close_date, stage, owner_id)
 SELECT n, 1 + (n % 2000), 'Deal ' || n, round((random() * 500000)::numeric, -2),
-       date '2026-10-01' + (n % 90), (ARRAY['Prospecting', 'Proposal', 'Negotiation', 'Closed Won'])[1 + n % 4],
+       date_trunc('quarter', current_date)::date + (n % 90), (ARRAY['Prospecting', 'Proposal', 'Negotiation', 'Closed Won'])[1 + n % 4],
        'rep' || (1 + n % 40)
   FROM generate_series(1, 3000) n;

@@ -56,6 +56,9 @@
 
 #define NO_AMOUNT PG_INT64_MIN	/* no target, no adjustment */
 
+/* subtrees up to this many territories restrict the deal scan in SQL */
+#define SUBTREE_CONDITION_MAX 64
+
 typedef struct Figures
 {
 	int64		v[NFIGURES];
@@ -648,39 +651,28 @@ ReceiveAdjustment(TupleTableSlot *slot, DestReceiver *self)
 	return true;
 }
 
-/* territory_id int4, user_id int4, key text, valid_from date, valid_to date */
-static bool
-ReceiveMember(TupleTableSlot *slot, DestReceiver *self)
+/* One membership of the cached configuration: kept when its territory is reported. */
+static void
+AddMember(void *arg, int32 territory, int32 user_id, const char *key, int32 valid_from, int32 valid_to)
 {
-	Forecast   *f = ReceiverForecast(self);
-	bool		isnull;
-	int32		pos = HierarchyPosition(f->h, DatumGetInt32(slot_getattr(slot, 1, &isnull)));
-	Member	   *m;
-	Datum		d;
+	Forecast   *f = arg;
+	int32		pos = HierarchyPosition(f->h, territory);
 	MemoryContext old;
+	Member	   *m;
 
 	if (pos < f->first || pos > f->last)
-		return true;
+		return;
 	old = MemoryContextSwitchTo(f->cxt);
 	if (f->nmembers % 64 == 0)
 		f->members = f->members == NULL ? palloc(sizeof(Member) * 64)
 			: repalloc(f->members, sizeof(Member) * (f->nmembers + 64));
 	m = &f->members[f->nmembers++];
 	m->pos = pos;
-	m->user_id = DatumGetInt32(slot_getattr(slot, 2, &isnull));
-	m->key = TextDatumGetCString(slot_getattr(slot, 3, &isnull));
-	d = slot_getattr(slot, 4, &isnull);
-	if (isnull)
-		DATE_NOBEGIN(m->valid_from);
-	else
-		m->valid_from = DatumGetDateADT(d);
-	d = slot_getattr(slot, 5, &isnull);
-	if (isnull)
-		DATE_NOEND(m->valid_to);
-	else
-		m->valid_to = DatumGetDateADT(d);
+	m->user_id = user_id;
+	m->key = pstrdup(key);
+	m->valid_from = valid_from;
+	m->valid_to = valid_to;
 	MemoryContextSwitchTo(old);
-	return true;
 }
 
 static int
@@ -756,9 +748,8 @@ ReadConfiguration(Forecast *f, Datum periods, Oid array_type)
 		TextMapEnter(&f->stage_map, f->stages[i].name, strlen(f->stages[i].name), i, &found);
 	}
 
-	RunQuery(f, "SELECT m.territory_id, u.id, u.key, m.valid_from, m.valid_to"
-			 " FROM territory.members m JOIN territory.sales_users u ON u.id OPERATOR(pg_catalog.=) m.user_id"
-			 " WHERE u.active", 0, NULL, NULL, NULL, ReceiveMember);
+	/* the memberships of the cache the row checks use: no query */
+	VisibilityForEachMember(AddMember, f);
 	IndexMembers(f);
 
 	for (i = 0; i < f->ncells * f->nperiods; i++)
@@ -1025,78 +1016,110 @@ Rollup(Forecast *f, int64 *adjusted_out)
 
 /* ---------------------------------------------------------------- output */
 
-#define NCOLUMNS 16
-
-/* Figures, target, adjusted figures, attainment and gap into values[5 ..]. */
-static void
-FigureColumns(Forecast *f, const Figures *c, int64 target, const int64 *adjusted, Datum *values, bool *nulls)
+/*
+ * The two row layouts.  forecast(period, territory), for people: territory_id, user_key, depth,
+ * path, target, the five figures, adjusted_commit, attainment, gap.  forecast_periods(periods,
+ * territory), for reports over many periods: period, territory_id, parent_id, user_key, depth,
+ * target, the five figures, the three adjusted figures, attainment, gap (no path: the same for
+ * every period, a report joins it once).
+ */
+typedef struct Layout
 {
+	int			ncolumns;
+	int			period;			/* column of the period, -1: none */
+	int			territory;
+	int			parent;			/* -1: none */
+	int			user_key;
+	int			depth;
+	int			path;			/* -1: none */
+	int			target;			/* then the five figures, the adjusted ones, attainment, gap */
+	int			nadjusted;
+} Layout;
+
+static const Layout one_period = {13, -1, 0, -1, 1, 2, 3, 4, 1};
+static const Layout many_periods = {17, 0, 1, 2, 3, 4, 5, 6, NADJUSTABLE};
+
+#define MAX_COLUMNS 17
+
+/* Target, figures, adjusted figures, attainment and gap from values[layout->target] on. */
+static void
+FigureColumns(Forecast *f, const Layout *layout, const Figures *c, int64 target, const int64 *adjusted,
+			  Datum *values, bool *nulls)
+{
+	int			col = layout->target;
 	int32		j;
 
-	if (target == NO_AMOUNT)
-		nulls[5] = true;
-	else
-		values[5] = CentsDatum(f, target);
-	values[6] = CentsDatum(f, c->v[FIG_CLOSED_WON]);
-	values[7] = CentsDatum(f, c->v[FIG_COMMIT]);
-	values[8] = CentsDatum(f, c->v[FIG_BEST_CASE]);
-	values[9] = CentsDatum(f, c->v[FIG_PIPELINE]);
-	values[10] = CentsDatum(f, c->v[FIG_WEIGHTED]);
-	for (j = 0; j < NADJUSTABLE; j++)
-		values[11 + j] = CentsDatum(f, adjusted ? adjusted[j]
-									: c->v[j == 0 ? FIG_COMMIT : j == 1 ? FIG_BEST_CASE : FIG_PIPELINE]);
+	nulls[col] = target == NO_AMOUNT;
+	values[col++] = target == NO_AMOUNT ? (Datum) 0 : CentsDatum(f, target);
+	values[col++] = CentsDatum(f, c->v[FIG_CLOSED_WON]);
+	values[col++] = CentsDatum(f, c->v[FIG_COMMIT]);
+	values[col++] = CentsDatum(f, c->v[FIG_BEST_CASE]);
+	values[col++] = CentsDatum(f, c->v[FIG_PIPELINE]);
+	values[col++] = CentsDatum(f, c->v[FIG_WEIGHTED]);
+	for (j = 0; j < layout->nadjusted; j++)
+		values[col++] = CentsDatum(f, adjusted ? adjusted[j]
+								   : c->v[j == 0 ? FIG_COMMIT : j == 1 ? FIG_BEST_CASE : FIG_PIPELINE]);
 	/* attainment: closed won / target, to four decimals; gap: what is left to close */
-	if (target == NO_AMOUNT || target == 0)
-		nulls[14] = true;
-	else
-		values[14] = NumericGetDatum(int64_div_fast_to_numeric(RoundDiv((int128) c->v[FIG_CLOSED_WON] * 10000,
-																		   target), 4));
-	if (target == NO_AMOUNT)
-		nulls[15] = true;
-	else
-		values[15] = CentsDatum(f, AddCents(target, -c->v[FIG_CLOSED_WON]));
+	nulls[col] = target == NO_AMOUNT || target == 0;
+	values[col] = nulls[col] ? (Datum) 0
+		: NumericGetDatum(int64_div_fast_to_numeric(RoundDiv((int128) c->v[FIG_CLOSED_WON] * 10000, target), 4));
+	col++;
+	nulls[col] = target == NO_AMOUNT;
+	values[col] = nulls[col] ? (Datum) 0 : CentsDatum(f, AddCents(target, -c->v[FIG_CLOSED_WON]));
 }
 
 static void
-EmitRows(Forecast *f, FunctionCallInfo fcinfo, bool rls, const int64 *adjusted)
+EmitRows(Forecast *f, FunctionCallInfo fcinfo, const Layout *layout, bool rls, const int64 *adjusted)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum	   *paths = palloc0(sizeof(Datum) * f->ncells);
+	bool	   *shown = palloc0(sizeof(bool) * f->ncells);
+	Datum	   *paths = NULL;
 	HierarchyPathWalk walk;
 	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "territory forecast row",
 												  ALLOCSET_DEFAULT_SIZES);
 	int32		p;
 	int32		k;
 
-	/* the territories reported: their paths, once (NULL: not visible to the caller) */
-	HierarchyPathWalkStart(f->h, &walk, f->first, f->last);
+	/* the territories reported: those whose deals the caller reads, with their paths */
+	if (layout->path >= 0)
+	{
+		paths = palloc(sizeof(Datum) * f->ncells);
+		HierarchyPathWalkStart(f->h, &walk, f->first, f->last);
+	}
 	for (p = f->first; p <= f->last; p++)
 	{
-		Datum		path = HierarchyPathWalkNext(f->h, &walk, p);
-
-		if (!rls || VisibilityTerritoryReadable("deal", f->a.ids[p]))
-			paths[p - f->first] = path;
+		shown[p - f->first] = !rls || VisibilityTerritoryReadable("deal", f->a.ids[p]);
+		if (paths)
+			paths[p - f->first] = HierarchyPathWalkNext(f->h, &walk, p);
 	}
 
 	for (k = 0; k < f->nperiods; k++)
 		for (p = f->first; p <= f->last; p++)
 		{
 			int32		cell = (p - f->first) * f->nperiods + k;
-			Datum		values[NCOLUMNS];
-			bool		nulls[NCOLUMNS];
+			Datum		values[MAX_COLUMNS];
+			bool		nulls[MAX_COLUMNS];
 			MemoryContext old;
 			int32		m;
 
-			if (paths[p - f->first] == (Datum) 0)
+			if (!shown[p - f->first])
 				continue;
 			old = MemoryContextSwitchTo(row_cxt);
 			memset(nulls, 0, sizeof(nulls));
-			values[0] = f->periods[k];
-			values[1] = Int32GetDatum(f->a.ids[p]);
-			nulls[2] = true;
-			values[3] = Int32GetDatum(f->a.depth[p]);
-			values[4] = paths[p - f->first];
-			FigureColumns(f, &f->cells[cell], f->targets[cell],
+			if (layout->period >= 0)
+				values[layout->period] = f->periods[k];
+			values[layout->territory] = Int32GetDatum(f->a.ids[p]);
+			if (layout->parent >= 0)
+			{
+				nulls[layout->parent] = f->a.parent[p] < 0;
+				values[layout->parent] = f->a.parent[p] < 0 ? (Datum) 0 : Int32GetDatum(f->a.ids[f->a.parent[p]]);
+			}
+			nulls[layout->user_key] = true;
+			values[layout->user_key] = (Datum) 0;
+			values[layout->depth] = Int32GetDatum(f->a.depth[p]);
+			if (paths)
+				values[layout->path] = paths[p - f->first];
+			FigureColumns(f, layout, &f->cells[cell], f->targets[cell],
 						  adjusted ? &adjusted[cell * NADJUSTABLE] : NULL, values, nulls);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 
@@ -1106,9 +1129,9 @@ EmitRows(Forecast *f, FunctionCallInfo fcinfo, bool rls, const int64 *adjusted)
 
 				if (!MemberValid(f, &f->members[m], k))
 					continue;
-				memset(nulls, 0, sizeof(nulls));
-				values[2] = f->member_keys[m];
-				FigureColumns(f, &f->member_cells[mcell], f->member_targets[mcell], NULL, values, nulls);
+				nulls[layout->user_key] = false;
+				values[layout->user_key] = f->member_keys[m];
+				FigureColumns(f, layout, &f->member_cells[mcell], f->member_targets[mcell], NULL, values, nulls);
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			}
 			MemoryContextSwitchTo(old);
@@ -1117,26 +1140,19 @@ EmitRows(Forecast *f, FunctionCallInfo fcinfo, bool rls, const int64 *adjusted)
 }
 
 /*
- * territory.forecast_periods(periods territory.period[], territory int4): the rows of territory.forecast()
- * for every period given, with the adjusted best case and pipeline too.  territory NULL: every
- * territory of the active model.
+ * RunForecast
+ *		The forecast of the periods of the array for the subtree of the territory in argument 1
+ *		(NULL: every territory of the active model), into the rows of fcinfo in the layout given.
  */
-PG_FUNCTION_INFO_V1(territory_forecast);
-Datum
-territory_forecast(PG_FUNCTION_ARGS)
+static void
+RunForecast(FunctionCallInfo fcinfo, ArrayType *periods, const Layout *layout)
 {
 	Forecast	f;
-	ArrayType  *periods;
 	ArrayType  *subtree = NULL;
 	int64	   *adjusted = NULL;
 	bool		rls;
 	int32		i;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the periods to forecast must not be null")));
-	periods = PG_GETARG_ARRAYTYPE_P(0);
 	memset(&f, 0, sizeof(f));
 	f.cxt = CurrentMemoryContext;
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
@@ -1166,10 +1182,19 @@ territory_forecast(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("territory %d does not exist", root)));
 		f.last = f.a.last[f.first];
-		ids = palloc(sizeof(Datum) * (f.last - f.first + 1));
-		for (i = f.first; i <= f.last; i++)
-			ids[i - f.first] = Int32GetDatum(f.a.ids[i]);
-		subtree = construct_array(ids, f.last - f.first + 1, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+
+		/*
+		 * A small subtree is also a condition of the deal scan, which an index on the territory
+		 * can serve; a large one would cost the planner more (it estimates each element) than
+		 * the receiver's test of every deal of the periods.
+		 */
+		if (f.last - f.first + 1 <= SUBTREE_CONDITION_MAX)
+		{
+			ids = palloc(sizeof(Datum) * (f.last - f.first + 1));
+			for (i = f.first; i <= f.last; i++)
+				ids[i - f.first] = Int32GetDatum(f.a.ids[i]);
+			subtree = construct_array(ids, f.last - f.first + 1, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+		}
 	}
 	f.ncells = f.last - f.first + 1;
 	f.cells = palloc0(sizeof(Figures) * f.ncells * f.nperiods);
@@ -1184,7 +1209,44 @@ territory_forecast(PG_FUNCTION_ARGS)
 	if (f.adjusted != NULL)
 		adjusted = palloc(sizeof(int64) * f.ncells * f.nperiods * NADJUSTABLE);
 	Rollup(&f, adjusted);
-	EmitRows(&f, fcinfo, rls, adjusted);
+	EmitRows(&f, fcinfo, layout, rls, adjusted);
 	HierarchyUnpin();
+}
+
+static void
+NullPeriods(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("the periods to forecast must not be null")));
+}
+
+/* territory.forecast(period territory.period, territory int4) */
+PG_FUNCTION_INFO_V1(territory_forecast);
+Datum
+territory_forecast(PG_FUNCTION_ARGS)
+{
+	Datum		period;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+
+	if (PG_ARGISNULL(0))
+		NullPeriods();
+	period = PG_GETARG_DATUM(0);
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	RunForecast(fcinfo, construct_array(&period, 1, type, typlen, typbyval, typalign), &one_period);
+	return (Datum) 0;
+}
+
+/* territory.forecast_periods(periods territory.period[], territory int4) */
+PG_FUNCTION_INFO_V1(territory_forecast_periods);
+Datum
+territory_forecast_periods(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		NullPeriods();
+	RunForecast(fcinfo, PG_GETARG_ARRAYTYPE_P(0), &many_periods);
 	return (Datum) 0;
 }

@@ -58,6 +58,9 @@ extern void AssignInit(void);
 extern void VisibilityRelcacheCallback(Oid relid);
 extern void VisibilityInit(void);
 extern bool VisibilityTerritoryReadable(const char *kind, int32 id);
+typedef void (*VisibilityMemberFn) (void *arg, int32 territory, int32 user_id, const char *key,
+									int32 valid_from, int32 valid_to);
+extern void VisibilityForEachMember(VisibilityMemberFn fn, void *arg);
 
 /* period.c */
 extern void PeriodInit(void);

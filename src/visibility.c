@@ -797,6 +797,31 @@ VisibilityTerritoryReadable(const char *kind, int32 id)
 	return s->sees_all || TestBit(s, id);
 }
 
+/*
+ * VisibilityForEachMember
+ *		Calls fn for every membership of an active sales user in the cached configuration (the
+ *		one the row checks use): territory, user id and key, first and last day (DATE_NOBEGIN and
+ *		DATE_NOEND when open).  The key is valid during the call only.
+ */
+void
+VisibilityForEachMember(VisibilityMemberFn fn, void *arg)
+{
+	Visibility *v = CurrentVisibility();
+	int32		u;
+
+	for (u = 0; u < v->nusers; u++)
+	{
+		const SalesUser *user = &v->users[u];
+		int32		j;
+
+		if (!user->active)
+			continue;
+		for (j = user->first_member; j < user->first_member + user->nmembers; j++)
+			fn(arg, v->members[j].territory, user->id, user->key, v->members[j].valid_from,
+			   v->members[j].valid_to);
+	}
+}
+
 static int32 TextArgKind(FunctionCallInfo fcinfo, int argno);
 static int32 TextArgAccess(FunctionCallInfo fcinfo, int argno);
 
