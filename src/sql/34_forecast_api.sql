@@ -226,7 +226,7 @@ AS $$
 DECLARE
     deals text;
 BEGIN
-    SELECT string_agg(format('SELECT d.%2$I AS territory_id, d.%3$I::numeric AS amount FROM %1$s d'
+    SELECT string_agg(format('SELECT d.%2$I AS territory_id, pg_catalog.round(d.%3$I::numeric, 2) AS amount FROM %1$s d'
                              ' LEFT JOIN territory.stages s ON s.stage = d.%4$I::text'
                              ' WHERE d.%5$I >= $1 AND d.%5$I < $2'
                              ' AND coalesce(s.category, ''pipeline'') = ANY ($3)',

@@ -46,12 +46,13 @@ SELECT is(
     (SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'territory' AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
         AND p.prorettype <> 'trigger'::regtype AND p.proparallel <> 's' AND p.proname !~ '^_'
-        AND p.proname NOT IN ('compute_territories', 'forecast_periods')),
-    0, 'every public C function but the triggers, compute_territories and forecast_periods is PARALLEL SAFE');
+        AND p.proname NOT IN ('compute_territories', 'forecast', 'forecast_periods')),
+    0, 'every public C function but the triggers, compute_territories and the forecasts is PARALLEL SAFE');
 SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'territory.compute_territories'::regproc), 'r',
           'compute_territories compiles matchers with SPI: PARALLEL RESTRICTED');
-SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'territory.forecast_periods'::regproc), 'r',
-          'forecast_periods reads the deals with SPI: PARALLEL RESTRICTED');
+SELECT set_eq($$SELECT DISTINCT proparallel::text FROM pg_proc WHERE proname IN ('forecast', 'forecast_periods')
+                  AND pronamespace = 'territory'::regnamespace$$, ARRAY['r'],
+              'the forecasts read the deals with SPI: PARALLEL RESTRICTED');
 -- the stage table ships with its defaults, which pg_dump leaves to CREATE EXTENSION
 SELECT results_eq($$SELECT count(*)::int FROM territory.stages WHERE seeded$$, ARRAY[8],
                   'eight default stages are installed');
