@@ -1037,9 +1037,9 @@ typedef struct Layout
 } Layout;
 
 static const Layout one_period = {13, -1, 0, -1, 1, 2, 3, 4, 1};
-static const Layout many_periods = {17, 0, 1, 2, 3, 4, 5, 6, NADJUSTABLE};
+static const Layout many_periods = {16, 0, 1, 2, 3, 4, -1, 5, NADJUSTABLE};
 
-#define MAX_COLUMNS 17
+#define MAX_COLUMNS 16
 
 /* Target, figures, adjusted figures, attainment and gap from values[layout->target] on. */
 static void
