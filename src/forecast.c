@@ -71,6 +71,8 @@ typedef struct TextEntry
 	int32		len;
 	const char *text;			/* NULL: empty slot */
 	int32		value;
+	int32		lo;				/* owner map: the positions the user's memberships cover are */
+	int32		hi;				/* within lo .. hi (a deal outside needs no look at them) */
 } TextEntry;
 
 typedef struct TextMap
@@ -184,9 +186,9 @@ TextMapEnter(TextMap *m, const char *text, int32 len, int32 value, bool *found)
 	return e;
 }
 
-/* The value of a text datum's entry; -1 when absent. */
-static int32
-TextMapGet(const TextMap *m, Datum d)
+/* The entry of a text datum; NULL when absent. */
+static const TextEntry *
+TextMapFind(const TextMap *m, Datum d)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(d);
 	const char *text;
@@ -194,13 +196,22 @@ TextMapGet(const TextMap *m, Datum d)
 	TextEntry  *e;
 
 	if (m->n == 0)
-		return -1;
+		return NULL;
 	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
 		v = pg_detoast_datum_packed(v);
 	text = VARDATA_ANY(v);
 	len = VARSIZE_ANY_EXHDR(v);
 	e = TextMapSlot(m, text, len, hash_bytes((const unsigned char *) text, len));
-	return e->text ? e->value : -1;
+	return e->text ? e : NULL;
+}
+
+/* The value of a text datum's entry; -1 when absent. */
+static int32
+TextMapGet(const TextMap *m, Datum d)
+{
+	const TextEntry *e = TextMapFind(m, d);
+
+	return e ? e->value : -1;
 }
 
 /* ---------------------------------------------------------------- amounts */
@@ -706,6 +717,8 @@ IndexMembers(Forecast *f)
 		f->first_member[mem->pos - f->first] = m;
 		mem->next_of_user = found ? e->value : -1;
 		e->value = m;
+		e->lo = found ? Min(e->lo, mem->pos) : mem->pos;
+		e->hi = found ? Max(e->hi, f->a.last[mem->pos]) : f->a.last[mem->pos];
 	}
 	f->member_keys = palloc(sizeof(Datum) * Max(f->nmembers, 1));
 	for (m = 0; m < f->nmembers; m++)
@@ -832,7 +845,14 @@ ReceiveDeal(TupleTableSlot *slot, DestReceiver *self)
 		return true;
 	cents = NumericCents(values[2]);
 	weighted = open ? RoundDiv((int128) cents * basis_points, 10000) : 0;
-	owner_first = (nulls[4] || f->nmembers == 0) ? -1 : TextMapGet(&f->owner_map, values[4]);
+	owner_first = -1;
+	if (!nulls[4] && f->nmembers > 0)
+	{
+		const TextEntry *e = TextMapFind(&f->owner_map, values[4]);
+
+		if (e != NULL && e->lo <= pos && pos <= e->hi)
+			owner_first = e->value;
+	}
 
 	if (f->disjoint)
 	{
