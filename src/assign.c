@@ -48,6 +48,7 @@
 #include "territory.h"
 #include "matcher.h"
 #include "history.h"
+#include "owners.h"
 
 /* territory.force_assign: set by run_rules() and manage_table() to recompute every record */
 static bool force_assign = false;
@@ -302,32 +303,6 @@ AccountTerritories(const ManagedTable *t, TupleTableSlot *slot, int32 **out)
 	return n;
 }
 
-/*
- * The one territory of a deal among candidates: the best type priority, then the deepest, then
- * the lowest id (never none on a tie).  0 when there is no candidate.
- */
-static int32
-BestTerritory(const int32 *ids, int32 n)
-{
-	const Hierarchy *h = HierarchyCurrent();
-	HierarchyNode best;
-	int32		i;
-
-	best.id = 0;
-	for (i = 0; i < n; i++)
-	{
-		HierarchyNode node;
-
-		if (!HierarchyFind(h, ids[i], &node))
-			continue;
-		if (best.id == 0 || node.type_priority < best.type_priority ||
-			(node.type_priority == best.type_priority &&
-			 (node.depth > best.depth || (node.depth == best.depth && node.id < best.id))))
-			best = node;
-	}
-	return best.id;
-}
-
 /* Apply a record's manual assignments (added) and exclusions (removed) to a sorted id list. */
 static int32
 ApplyManual(ManualBucket *b, const char *key, int32 *ids, int32 n, int32 **out)
@@ -426,7 +401,7 @@ RecordTerritories(Matcher *m, ManualSet *ms, TupleTableSlot *slot, const char *k
 				ids[k++] = ids[i];
 			}
 		n = k;
-		best = BestTerritory(ids, n);
+		best = HierarchyBestTerritory(HierarchyCurrent(), ids, n, false);
 		for (i = 0; i < n && ids[i] != best; i++)
 			;
 		if (causes)
@@ -607,6 +582,7 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 	int32		ncurrent;
 	bool		isnull;
 	Datum		value;
+	char	   *owner;
 
 	CheckRowTrigger(fcinfo, "territory.assign_trigger()", true);
 	rel = td->tg_relation;
@@ -673,34 +649,46 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 	value = slot_getattr(newslot, t->territory_attno, &isnull);
 	ncurrent = TerritoryIds(newslot, t, &current);
 	NoteChange(td, t, ms, key, ids, causes, n);
-	if ((!isnull || t->kind == 'd') && SameIds(current, ncurrent, ids, n))
+
+	/* a new account, lead or deal without an owner, in a territory that assigns owners */
+	owner = NULL;
+	if (!update && t->kind != 'c' && t->owner_attno != InvalidAttrNumber && n > 0)
+	{
+		bool		owner_null;
+
+		(void) slot_getattr(newslot, t->owner_attno, &owner_null);
+		if (owner_null)
+			owner = OwnerChoose(rel, t, ids, n);
+	}
+	if (owner == NULL && (!isnull || t->kind == 'd') && SameIds(current, ncurrent, ids, n))
 		return PointerGetDatum(newtuple);
 	{
+		/* from the slot's values: the matcher has deformed most of them already */
+		TupleDesc	desc = RelationGetDescr(rel);
+		Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+		bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 		int			col = t->territory_attno;
-		Datum		newvalue;
-		bool		newnull = false;
 
+		slot_getallattrs(newslot);
+		memcpy(values, newslot->tts_values, sizeof(Datum) * desc->natts);
+		memcpy(nulls, newslot->tts_isnull, sizeof(bool) * desc->natts);
 		if (t->kind == 'd')
 		{
-			newnull = (n == 0);
-			newvalue = newnull ? (Datum) 0 : Int32GetDatum(ids[0]);
+			nulls[col - 1] = (n == 0);
+			values[col - 1] = n == 0 ? (Datum) 0 : Int32GetDatum(ids[0]);
 		}
 		else
-			newvalue = PointerGetDatum(IdArray(ids, n));
-
 		{
-			/* from the slot's values: the matcher has deformed most of them already */
-			TupleDesc	desc = RelationGetDescr(rel);
-			Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-			bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-
-			slot_getallattrs(newslot);
-			memcpy(values, newslot->tts_values, sizeof(Datum) * desc->natts);
-			memcpy(nulls, newslot->tts_isnull, sizeof(bool) * desc->natts);
-			values[col - 1] = newvalue;
-			nulls[col - 1] = newnull;
-			return PointerGetDatum(heap_form_tuple(desc, values, nulls));
+			nulls[col - 1] = false;
+			values[col - 1] = PointerGetDatum(IdArray(ids, n));
 		}
+		if (owner != NULL)
+		{
+			values[t->owner_attno - 1] = InputFunctionCall((FmgrInfo *) &t->owner_in, owner,
+														   t->owner_ioparam, t->owner_typmod);
+			nulls[t->owner_attno - 1] = false;
+		}
+		return PointerGetDatum(heap_form_tuple(desc, values, nulls));
 	}
 }
 

@@ -102,6 +102,7 @@ typedef struct Hierarchy
 	int32	   *depth;
 	int32	   *model;			/* model id */
 	int32	   *type;			/* type id, 0 for none */
+	char	   *owner_mode;		/* owner assignment: 'n'one, 'r'ound robin, 'l'oad balanced */
 	uint32	   *name;			/* offsets into strings */
 	uint32	   *code;
 	char	   *strings;
@@ -158,6 +159,7 @@ typedef struct RawTerritory
 	int32		type;
 	uint32		name;
 	uint32		code;
+	char		owner_mode;		/* owner assignment: 'n'one, 'r'ound robin, 'l'oad balanced */
 	int32		parent;			/* raw index of the parent, -1 for a root */
 } RawTerritory;
 
@@ -258,6 +260,16 @@ TypeRow(BuildState *state, Datum *values, bool *nulls)
 	t->priority = GetInt4(values, nulls, 2, 0);
 }
 
+static char
+OwnerModeOf(const char *mode)
+{
+	if (strcmp(mode, "round_robin") == 0)
+		return 'r';
+	if (strcmp(mode, "load_balanced") == 0)
+		return 'l';
+	return 'n';
+}
+
 static void
 TerritoryRow(BuildState *state, Datum *values, bool *nulls)
 {
@@ -271,6 +283,7 @@ TerritoryRow(BuildState *state, Datum *values, bool *nulls)
 	r->name = AddText(state, values, nulls, 3);
 	r->code = AddText(state, values, nulls, 4);
 	r->type = GetInt4(values, nulls, 5, 0);
+	r->owner_mode = nulls[6] ? 'n' : OwnerModeOf(TextDatumGetCString(values[6]));
 	r->parent = -1;
 }
 
@@ -470,7 +483,8 @@ BuildHierarchy(Snapshot snapshot)
 {
 	static const char *model_cols[] = {"id", "name", "state", "assignment_policy"};
 	static const char *type_cols[] = {"id", "name", "priority"};
-	static const char *terr_cols[] = {"id", "model_id", "parent_id", "name", "code", "type_id"};
+	static const char *terr_cols[] = {"id", "model_id", "parent_id", "name", "code", "type_id",
+	"owner_assignment"};
 	MemoryContext cxt;
 	MemoryContext scratch;
 	MemoryContext old;
@@ -508,7 +522,7 @@ BuildHierarchy(Snapshot snapshot)
 	ScanRelation("models", model_cols, 4, snapshot, ModelRow, &st, cxt);
 	ScanRelation("territory_types", type_cols, 3, snapshot, TypeRow, &st, cxt);
 	MemoryContextSwitchTo(scratch);
-	ScanRelation("territories", terr_cols, 6, snapshot, TerritoryRow, &st, scratch);
+	ScanRelation("territories", terr_cols, 7, snapshot, TerritoryRow, &st, scratch);
 
 	n = st.nraw;
 
@@ -564,6 +578,7 @@ BuildHierarchy(Snapshot snapshot)
 	h->depth = palloc(sizeof(int32) * Max(n, 1));
 	h->model = palloc(sizeof(int32) * Max(n, 1));
 	h->type = palloc(sizeof(int32) * Max(n, 1));
+	h->owner_mode = palloc(sizeof(char) * Max(n, 1));
 	h->name = palloc(sizeof(uint32) * Max(n, 1));
 	h->code = palloc(sizeof(uint32) * Max(n, 1));
 	h->strings = st.strings.data;
@@ -589,6 +604,7 @@ BuildHierarchy(Snapshot snapshot)
 		h->last[p] = p;
 		h->model[p] = t->model;
 		h->type[p] = t->type;
+		h->owner_mode[p] = t->owner_mode;
 		h->name[p] = t->name;
 		h->code[p] = t->code;
 		for (c = child_start[r + 2] - 1; c >= child_start[r + 1]; c--)
@@ -814,7 +830,35 @@ HierarchyFind(const Hierarchy *h, int32 id, HierarchyNode *node)
 	node->parent = h->parent[slot->pos] >= 0 ? h->ids[h->parent[slot->pos]] : 0;
 	type = FindType(h, h->type[slot->pos]);
 	node->type_priority = type ? type->priority : INT_MAX;
+	node->owner_mode = h->owner_mode[slot->pos];
 	return true;
+}
+
+/*
+ * HierarchyBestTerritory
+ *		The one territory a deal gets among candidates: the best type priority, then the deepest,
+ *		then the lowest id (never none on a tie); with owning, only among the territories that
+ *		assign owners.  0 when there is no candidate.
+ */
+int32
+HierarchyBestTerritory(const Hierarchy *h, const int32 *ids, int32 n, bool owning)
+{
+	HierarchyNode best;
+	int32		i;
+
+	best.id = 0;
+	for (i = 0; i < n; i++)
+	{
+		HierarchyNode node;
+
+		if (!HierarchyFind(h, ids[i], &node) || (owning && node.owner_mode == 'n'))
+			continue;
+		if (best.id == 0 || node.type_priority < best.type_priority ||
+			(node.type_priority == best.type_priority &&
+			 (node.depth > best.depth || (node.depth == best.depth && node.id < best.id))))
+			best = node;
+	}
+	return best.id;
 }
 
 /* Ids of a model's territories in pre-order; *n gets their number. */

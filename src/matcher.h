@@ -18,6 +18,11 @@ typedef struct ManagedTable
 	AttrNumber	territory_attno;	/* territories int4[] (deals: territory_id int4) */
 	Oid			key_type;
 	FmgrInfo	key_out;		/* the key type's output function */
+	/* the owner column (InvalidAttrNumber: none), and how to make its value from a user key */
+	AttrNumber	owner_attno;
+	FmgrInfo	owner_in;
+	Oid			owner_ioparam;
+	int32		owner_typmod;
 	/* contacts and deals: the column naming the account, and how to read its territories */
 	AttrNumber	account_attno;
 	Oid			account_type;

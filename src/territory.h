@@ -61,6 +61,7 @@ extern bool VisibilityTerritoryReadable(const char *kind, int32 id);
 typedef void (*VisibilityMemberFn) (void *arg, int32 territory, int32 user_id, const char *key,
 									int32 valid_from, int32 valid_to);
 extern void VisibilityForEachMember(VisibilityMemberFn fn, void *arg);
+extern int32 VisibilityRotation(int32 territory, int32 day, int32 **ids, const char ***keys);
 
 /* period.c */
 extern void PeriodInit(void);
@@ -80,6 +81,7 @@ typedef struct HierarchyNode
 	int32		model;
 	int32		parent;			/* 0 for a root */
 	int32		type_priority;	/* INT_MAX without a type */
+	char		owner_mode;		/* owner assignment: 'n'one, 'r'ound robin, 'l'oad balanced */
 } HierarchyNode;
 
 extern void HierarchyRelcacheCallback(Oid relid);
@@ -92,6 +94,7 @@ extern const int32 *HierarchyModelTerritories(const Hierarchy *h, int32 model, i
 extern const Hierarchy *HierarchyPin(void);
 extern void HierarchyUnpin(void);
 extern int32 HierarchyPosition(const Hierarchy *h, int32 id);
+extern int32 HierarchyBestTerritory(const Hierarchy *h, const int32 *ids, int32 n, bool owning);
 extern bool HierarchyModelRange(const Hierarchy *h, int32 model, int32 *start, int32 *end);
 
 /* The pre-order arrays: position -> id, parent position (-1 for a root), subtree end, depth. */

@@ -86,6 +86,7 @@ typedef struct Membership
 {
 	int32		territory;
 	bool		manager;		/* role 'manager': edit everywhere below */
+	bool		rotation;		/* takes part in round-robin owner assignment */
 	DateADT		valid_from;		/* DATEVAL_NOBEGIN when open */
 	DateADT		valid_to;		/* DATEVAL_NOEND when open */
 } Membership;
@@ -119,6 +120,9 @@ typedef struct Visibility
 	int32	   *reports;
 	HTAB	   *by_name;		/* "k:" || key, "l:" || login -> user index */
 	HTAB	   *access;			/* (territory, kind) -> level; absent: edit */
+	/* memberships by territory, then user key (built on first use): (territory, user, member) */
+	int32		nby_territory;
+	int32	   *by_territory;
 } Visibility;
 
 static Visibility *visibility = NULL;
@@ -362,7 +366,7 @@ BuildMembers(Visibility *v)
 	TerritoryBecomeOwner(&save);
 	TerritoryConfigBegin();
 	if (SPI_execute("SELECT user_id, territory_id, role OPERATOR(pg_catalog.=) 'manager',"
-					" valid_from, valid_to FROM territory.members", true, 0) != SPI_OK_SELECT)
+					" valid_from, valid_to, rotation FROM territory.members", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.members");
 	nmembers = SPI_processed;
 	member_rows = palloc(sizeof(int32) * 2 * Max(nmembers, 1));
@@ -380,6 +384,7 @@ BuildMembers(Visibility *v)
 		member_rows[2 * i + 1] = i;
 		raw_members[i].territory = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
 		raw_members[i].manager = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		raw_members[i].rotation = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
 		d = SPI_getbinval(tup, desc, 4, &isnull);
 		if (isnull)
 			DATE_NOBEGIN(raw_members[i].valid_from);
@@ -436,6 +441,8 @@ BuildMembers(Visibility *v)
 	if (v->members_cxt != NULL)
 		MemoryContextDelete(v->members_cxt);
 	v->members_cxt = cxt;
+	v->by_territory = NULL;
+	v->nby_territory = 0;
 }
 
 static Visibility *
@@ -820,6 +827,85 @@ VisibilityForEachMember(VisibilityMemberFn fn, void *arg)
 			fn(arg, v->members[j].territory, user->id, user->key, v->members[j].valid_from,
 			   v->members[j].valid_to);
 	}
+}
+
+static int
+CompareByTerritory(const void *a, const void *b, void *arg)
+{
+	const int32 *x = a;
+	const int32 *y = b;
+	const Visibility *v = arg;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return strcmp(v->users[x[1]].key, v->users[y[1]].key);
+}
+
+/*
+ * VisibilityRotation
+ *		The sales users in the rotation of a territory on a day: current members with rotation on,
+ *		of active users, in the order of their keys.  Fills ids and keys (palloc'd, keys valid
+ *		until the configuration changes: copy them to keep them) and returns their number.
+ */
+int32
+VisibilityRotation(int32 territory, DateADT day, int32 **ids, const char ***keys)
+{
+	Visibility *v = CurrentVisibility();
+	int32		lo = 0,
+				hi,
+				n = 0;
+
+	if (v->by_territory == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(v->members_cxt);
+		int32		u;
+		int32		k = 0;
+
+		for (u = 0; u < v->nusers; u++)
+			k += v->users[u].nmembers;
+		v->by_territory = palloc(sizeof(int32) * 3 * Max(k, 1));
+		for (u = 0; u < v->nusers; u++)
+		{
+			int32		j;
+
+			for (j = v->users[u].first_member; j < v->users[u].first_member + v->users[u].nmembers; j++)
+			{
+				v->by_territory[3 * v->nby_territory] = v->members[j].territory;
+				v->by_territory[3 * v->nby_territory + 1] = u;
+				v->by_territory[3 * v->nby_territory + 2] = j;
+				v->nby_territory++;
+			}
+		}
+		qsort_arg(v->by_territory, v->nby_territory, sizeof(int32) * 3, CompareByTerritory, v);
+		MemoryContextSwitchTo(old);
+	}
+	/* the first entry of the territory */
+	hi = v->nby_territory;
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (v->by_territory[3 * mid] < territory)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (hi = lo; hi < v->nby_territory && v->by_territory[3 * hi] == territory; hi++)
+		;
+	*ids = palloc(sizeof(int32) * Max(hi - lo, 1));
+	*keys = palloc(sizeof(char *) * Max(hi - lo, 1));
+	for (; lo < hi; lo++)
+	{
+		const SalesUser *u = &v->users[v->by_territory[3 * lo + 1]];
+		const Membership *m = &v->members[v->by_territory[3 * lo + 2]];
+
+		if (!u->active || !m->rotation || day < m->valid_from || day > m->valid_to)
+			continue;
+		(*ids)[n] = u->id;
+		(*keys)[n] = u->key;
+		n++;
+	}
+	return n;
 }
 
 static int32 TextArgKind(FunctionCallInfo fcinfo, int argno);

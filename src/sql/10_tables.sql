@@ -61,6 +61,7 @@ CREATE TABLE territory.territories (
     type_id      int4 REFERENCES territory.territory_types (id),
     description  text,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    owner_assignment text NOT NULL DEFAULT 'none',
     CONSTRAINT territories_model_code_key UNIQUE (model_id, code),
     CONSTRAINT territories_model_id_key UNIQUE (model_id, id),
     -- a parent belongs to the same model
@@ -68,7 +69,9 @@ CREATE TABLE territory.territories (
         REFERENCES territory.territories (model_id, id),
     CONSTRAINT territories_parent_check CHECK (parent_id <> id),
     CONSTRAINT territories_name_check CHECK (name <> '' AND name = pg_catalog.btrim(name)),
-    CONSTRAINT territories_code_check CHECK (code <> '' AND code = pg_catalog.btrim(code))
+    CONSTRAINT territories_code_check CHECK (code <> '' AND code = pg_catalog.btrim(code)),
+    CONSTRAINT territories_owner_assignment_check
+        CHECK (owner_assignment IN ('none', 'round_robin', 'load_balanced'))
 );
 -- children by parent; also serves the foreign key check of every deleted territory
 CREATE INDEX territories_parent_idx ON territory.territories (parent_id, model_id);
@@ -81,6 +84,8 @@ COMMENT ON COLUMN territory.territories.parent_id IS 'Parent territory in the sa
 COMMENT ON COLUMN territory.territories.name IS 'Display name';
 COMMENT ON COLUMN territory.territories.code IS 'Code, unique within the model; generated from the name when omitted';
 COMMENT ON COLUMN territory.territories.type_id IS 'Territory type, if any';
+COMMENT ON COLUMN territory.territories.owner_assignment IS
+    'How a new account, lead or deal without an owner landing here gets one: none, round_robin (members in rotation, in turn) or load_balanced (the member with the fewest open records)';
 COMMENT ON COLUMN territory.territories.description IS 'Free text';
 COMMENT ON COLUMN territory.territories.created_at IS 'When the territory was created';
 
@@ -359,6 +364,21 @@ COMMENT ON TABLE territory.territory_access IS
 COMMENT ON COLUMN territory.territory_access.territory_id IS 'The territory';
 COMMENT ON COLUMN territory.territory_access.kind IS 'account, lead, contact or deal';
 COMMENT ON COLUMN territory.territory_access.access IS 'none, read or edit';
+
+-- ---------------------------------------------------------------- owner assignment
+
+CREATE TABLE territory.rotations (
+    territory_id  int4 PRIMARY KEY REFERENCES territory.territories (id) ON DELETE CASCADE,
+    turns         int8 NOT NULL DEFAULT 0,
+    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT rotations_turns_check CHECK (turns >= 0)
+);
+COMMENT ON TABLE territory.rotations IS
+    'Turns of owner assignment per territory: every assignment counts one (the n-th goes to the ((n - 1) mod members)-th member in rotation, by key); the row serializes concurrent assignments in a territory';
+COMMENT ON COLUMN territory.rotations.territory_id IS 'The territory';
+COMMENT ON COLUMN territory.rotations.turns IS 'Owners assigned in the territory so far (committed ones; a rolled-back insert gives its turn back)';
+COMMENT ON COLUMN territory.rotations.updated_at IS 'When the last owner was assigned';
+SELECT pg_catalog.pg_extension_config_dump('territory.rotations', '');
 
 CREATE VIEW territory.visibility_signal AS SELECT NULL::int4 AS nothing WHERE false;
 COMMENT ON VIEW territory.visibility_signal IS

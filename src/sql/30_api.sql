@@ -88,13 +88,13 @@ BEGIN
     PERFORM territory._model_state(source);
     clone_id := territory.create_model(clone_model.name);
     -- new ids first, so that every row can name its new parent in one statement
-    INSERT INTO territory.territories (id, model_id, parent_id, name, code, type_id, description)
+    INSERT INTO territory.territories (id, model_id, parent_id, name, code, type_id, description, owner_assignment)
     WITH map AS MATERIALIZED (
         SELECT t.id AS old_id, nextval('territory.territories_id_seq')::int4 AS new_id
           FROM territory.territories t
          WHERE t.model_id = clone_model.source
     )
-    SELECT m.new_id, clone_id, pm.new_id, t.name, t.code, t.type_id, t.description
+    SELECT m.new_id, clone_id, pm.new_id, t.name, t.code, t.type_id, t.description, t.owner_assignment
       FROM territory.territories t
       JOIN map m ON m.old_id = t.id
       LEFT JOIN map pm ON pm.old_id = t.parent_id

@@ -67,7 +67,8 @@ REVOKE ALL ON FUNCTION
     territory._drop_policies(regclass),
     territory.enable_visibility(regclass),
     territory.disable_visibility(regclass),
-    territory._sales_users_before_write()
+    territory._sales_users_before_write(),
+    territory.set_owner_assignment(int4, text)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
 GRANT SELECT ON territory.rule_runs, territory.rule_run_pending TO PUBLIC;

@@ -1,0 +1,22 @@
+
+-- ---------------------------------------------------------------- owner assignment
+
+CREATE FUNCTION territory.set_owner_assignment(territory int4, mode text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m text := lower(btrim(set_owner_assignment.mode));
+BEGIN
+    PERFORM territory._check_territory(set_owner_assignment.territory);
+    IF m IS NULL OR m NOT IN ('none', 'round_robin', 'load_balanced') THEN
+        RAISE EXCEPTION 'unknown owner assignment: %', coalesce(set_owner_assignment.mode, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The modes are none, round_robin and load_balanced.';
+    END IF;
+    UPDATE territory.territories t SET owner_assignment = m
+     WHERE t.id = set_owner_assignment.territory AND t.owner_assignment <> m;
+END
+$$;
+COMMENT ON FUNCTION territory.set_owner_assignment(int4, text) IS
+    'How new accounts, leads and deals without an owner landing in the territory get one: none, round_robin or load_balanced';
