@@ -16,12 +16,24 @@
  * locked until the inserting transaction ends: inserts into one territory serialize from their
  * assignment to their commit; inserts into different territories do not wait for each other.
  * Load balancing takes the same turn first (which serializes it the same way) and then counts the
- * open records of the members with the latest snapshot, adding those the current statement has
- * assigned already (its own rows are not visible to it).
+ * open records of the members with the latest snapshot: those committed, and those of the current
+ * transaction and statement (taking the turn advanced the command counter past them).
+ *
+ * The turn is counted in place (TakeTurnDirect: an index probe, a row lock, a heap update) once the
+ * territory's row exists; the first assignment of a territory creates it with SQL.
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/index.h"
+#include "executor/tuptable.h"
+#include "utils/fmgroids.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -29,7 +41,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -42,26 +53,97 @@
 
 static SPIPlanPtr turn_plan = NULL;
 
-/* owners given by load balancing in the current command: their records are not visible to it */
-typedef struct PendingKey
+/*
+ * TakeTurnDirect
+ *		The next turn of a territory whose row in territory.rotations exists, counted without SQL:
+ *		the row is locked (waiting for a transaction that holds it; its newest version then) and
+ *		updated in place, the way the system catalogs are.  False when there is no row.
+ */
+static bool
+TakeTurnDirect(int32 territory, int64 *turn)
 {
-	Oid			relid;
-	char		key[NAMEDATALEN * 2];
-} PendingKey;
+	Relation	rel = table_open(TerritoryRelid("rotations"), RowExclusiveLock);
+	Oid			index = TerritoryRelid("rotations_pkey");
+	Snapshot	snapshot;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	ItemPointerData tid;
+	bool		found = false;
+	TupleTableSlot *slot;
+	TM_FailureData tmfd;
+	TM_Result	res;
 
-typedef struct PendingEntry
-{
-	PendingKey	k;
-	int64		count;
-} PendingEntry;
+	/* an earlier turn of the current statement becomes visible, and can be taken again */
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(territory));
+	scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		tid = tup->t_self;
+		found = true;
+	}
+	systable_endscan(scan);
+	if (!found)
+	{
+		UnregisterSnapshot(snapshot);
+		table_close(rel, RowExclusiveLock);
+		return false;
+	}
 
-static HTAB *pending = NULL;
-static LocalTransactionId pending_lxid = InvalidLocalTransactionId;
-static CommandId pending_cid = InvalidCommandId;
+	slot = table_slot_create(rel, NULL);
+	res = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(true), LockTupleNoKeyExclusive,
+						   LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+	UnregisterSnapshot(snapshot);
+	if (res == TM_Deleted)
+	{
+		/* the territory went away meanwhile */
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, RowExclusiveLock);
+		return false;
+	}
+	if (res != TM_Ok)
+		elog(ERROR, "could not lock the rotation of territory %d (%d)", territory, (int) res);
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		bool		replace[3] = {false, true, true};
+		bool		isnull;
+		HeapTuple	old = ExecFetchSlotHeapTuple(slot, false, NULL);
+		HeapTuple	newtup;
 
-/* The next turn of a territory (1, 2, ...), counted in territory.rotations. */
+		*turn = DatumGetInt64(heap_getattr(old, 2, desc, &isnull)) + 1;
+		values[1] = Int64GetDatum(*turn);
+		values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		newtup = heap_modify_tuple(old, desc, values, nulls, replace);
+		tid = slot->tts_tid;
+		simple_heap_update(rel, &tid, newtup);
+		/* a HOT update needs no new index entry; otherwise the primary key (the only index) does */
+		if (!HeapTupleIsHeapOnly(newtup))
+		{
+			Relation	irel = index_open(index, RowExclusiveLock);
+			Datum		keyval = heap_getattr(newtup, 1, desc, &isnull);
+
+			index_insert(irel, &keyval, &isnull, &newtup->t_self, rel, UNIQUE_CHECK_YES, false,
+						 BuildIndexInfo(irel));
+			index_close(irel, RowExclusiveLock);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, RowExclusiveLock);
+	return true;
+}
+
+/*
+ * TakeTurnSql
+ *		The next turn of a territory whose row may not exist yet: INSERT ... ON CONFLICT DO UPDATE
+ *		(SPI connected, as the owner).
+ */
 static int64
-TakeTurn(int32 territory)
+TakeTurnSql(int32 territory)
 {
 	Datum		arg = Int32GetDatum(territory);
 	bool		isnull;
@@ -86,39 +168,6 @@ TakeTurn(int32 territory)
 	turn = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	return turn;
-}
-
-static PendingEntry *
-Pending(Oid relid, const char *key, bool create)
-{
-	PendingKey	k;
-	bool		found;
-	PendingEntry *e;
-
-	if (pending_lxid != MyProc->lxid)
-		pending = NULL;			/* went with the last transaction's memory */
-	if (pending == NULL || pending_cid != GetCurrentCommandId(false))
-	{
-		HASHCTL		ctl;
-
-		if (pending != NULL)
-			hash_destroy(pending);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(PendingKey);
-		ctl.entrysize = sizeof(PendingEntry);
-		ctl.hcxt = TopTransactionContext;
-		pending = hash_create("territory owners given in this command", 64, &ctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		pending_lxid = MyProc->lxid;
-		pending_cid = GetCurrentCommandId(false);
-	}
-	memset(&k, 0, sizeof(k));
-	k.relid = relid;
-	strlcpy(k.key, key, sizeof(k.key));
-	e = hash_search(pending, &k, create ? HASH_ENTER : HASH_FIND, &found);
-	if (create && !found)
-		e->count = 0;
-	return e;
 }
 
 /*
@@ -170,7 +219,10 @@ FewestOpen(Relation rel, const ManagedTable *t, const char **keys, int32 n)
 		elems[i] = CStringGetTextDatum(keys[i]);
 	keys_arg = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 
-	/* the records committed by those who took their turns before us, and ours */
+	/*
+	 * The records committed by those who took their turns before us, and ours, those of the
+	 * current statement included: taking the turn advanced the command counter past them.
+	 */
 	PushActiveSnapshot(GetLatestSnapshot());
 	if (SPI_execute_with_args(sql.data, 1, &keys_type, &keys_arg, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not count the open records of %s", RelationGetRelationName(rel));
@@ -186,15 +238,8 @@ FewestOpen(Relation rel, const ManagedTable *t, const char **keys, int32 n)
 				counts[i] += c;
 	}
 	for (i = 0; i < n; i++)
-	{
-		PendingEntry *e = Pending(relid, keys[i], false);
-
-		if (e != NULL)
-			counts[i] += e->count;
 		if (counts[i] < counts[best])
 			best = i;
-	}
-	Pending(relid, keys[best], true)->count++;
 	return best;
 }
 
@@ -216,6 +261,8 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 	int32		chosen;
 	char	   *owner;
 	TerritoryUser save;
+	int64		turn = 0;
+	bool		direct;
 
 	if (territory == 0 || !HierarchyFind(h, territory, &node))
 		return NULL;
@@ -232,16 +279,21 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 			keys[i] = pstrdup(keys[i]);
 	}
 
-	TerritoryBecomeOwner(&save);
-	SPI_connect();
+	/* a turn first (it serializes the assignments of the territory), then the choice */
+	direct = TakeTurnDirect(territory, &turn);
+	if (direct && node.owner_mode == 'r')
+		chosen = (int32) ((turn - 1) % nmembers);
+	else
 	{
-		int64		turn = TakeTurn(territory);
-
+		TerritoryBecomeOwner(&save);
+		SPI_connect();
+		if (!direct)
+			turn = TakeTurnSql(territory);
 		chosen = node.owner_mode == 'l' ? FewestOpen(rel, t, keys, nmembers)
 			: (int32) ((turn - 1) % nmembers);
+		SPI_finish();
+		TerritoryRestoreUser(&save);
 	}
-	SPI_finish();
-	TerritoryRestoreUser(&save);
 	owner = pstrdup(keys[chosen]);
 	return owner;
 }

@@ -109,3 +109,21 @@ GRANT EXECUTE ON FUNCTION
 TO PUBLIC;
 GRANT SELECT ON territory.stages, territory.target_gaps TO PUBLIC;
 -- ---------------------------------------------------------------- end of forecasts
+
+-- ---------------------------------------------------------------- telephony (36_phone_api.sql)
+-- The parsing functions are pure and public: index expressions on application tables call them
+-- with the privileges of whoever writes those tables.  Phone numbers name people's lines: the
+-- table is not public, nor are the functions that change it.  route_call() is SECURITY DEFINER
+-- (it reads the managed tables whoever asks): for the telephony role the DBA grants it to.
+REVOKE ALL ON FUNCTION
+    territory._phone_numbers_before_write(),
+    territory._line_label(text, int4, int4),
+    territory.add_phone_number(text, int4, text, text),
+    territory.remove_phone_number(text),
+    territory._best_territory(int4[]),
+    territory._territory_line(int4, int4),
+    territory._caller_records(text),
+    territory.route_call(text, text)
+FROM PUBLIC;
+GRANT SELECT ON territory.calling_codes TO PUBLIC;
+-- ---------------------------------------------------------------- end of telephony
