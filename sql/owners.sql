@@ -51,7 +51,9 @@ COPY leads (id, country, owner_id) FROM STDIN;
 8	US	\N
 \.
 SELECT id, owner_id FROM leads ORDER BY id;
-SELECT t.code, r.turns FROM territory.rotations r JOIN territory.territories t ON t.id = r.territory_id;
+SELECT t.code, r.turn, u.key FROM territory.rotations r
+  JOIN territory.territories t ON t.id = r.territory_id JOIN territory.sales_users u ON u.id = r.user_id
+ ORDER BY 1, 2;
 
 -- a rolled-back insert gives its turn back; so does one rolled back to a savepoint
 BEGIN;

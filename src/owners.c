@@ -8,19 +8,16 @@
  * (type priority, depth, id).  Its members in rotation are the current members with rotation on,
  * of active sales users, in the order of their keys (from the cache the row checks use).
  *
- * Fairness under concurrency comes from one row per territory in territory.rotations: every
- * assignment in a territory counts a turn there (INSERT ... ON CONFLICT DO UPDATE), so concurrent
- * assignments in one territory take their turns one after the other, each after those that
- * committed, and the n-th turn goes to the ((n - 1) mod members)-th member: after every full cycle
- * each member has had one more.  A rolled-back insert rolls its turn back with it.  The row stays
- * locked until the inserting transaction ends: inserts into one territory serialize from their
+ * Fairness under concurrency comes from the territory's turn lock and turn log: every assignment
+ * in a territory takes the territory's turn lock (kept until its transaction ends) and appends the
+ * next turn to territory.rotations, so concurrent assignments in one territory take their turns
+ * one after the other, each after those that committed, and the n-th turn goes to the
+ * ((n - 1) mod members)-th member: after every full cycle each member has had one more.  A
+ * rolled-back insert takes its turn with it.  Inserts into one territory serialize from their
  * assignment to their commit; inserts into different territories do not wait for each other.
  * Load balancing takes the same turn first (which serializes it the same way) and then counts the
  * open records of the members with the latest snapshot: those committed, and those of the current
  * transaction and statement (taking the turn advanced the command counter past them).
- *
- * The turn is counted in place (TakeTurnDirect: an index probe, a row lock, a heap update) once the
- * territory's row exists; the first assignment of a territory creates it with SQL.
  */
 #include "postgres.h"
 
@@ -32,11 +29,12 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
-#include "executor/tuptable.h"
-#include "utils/fmgroids.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/fmgroids.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -51,123 +49,72 @@
 #include "matcher.h"
 #include "owners.h"
 
-static SPIPlanPtr turn_plan = NULL;
-
 /*
- * TakeTurnDirect
- *		The next turn of a territory whose row in territory.rotations exists, counted without SQL:
- *		the row is locked (waiting for a transaction that holds it; its newest version then) and
- *		updated in place, the way the system catalogs are.  False when there is no row.
- */
-static bool
-TakeTurnDirect(int32 territory, int64 *turn)
-{
-	Relation	rel = table_open(TerritoryRelid("rotations"), RowExclusiveLock);
-	Oid			index = TerritoryRelid("rotations_pkey");
-	Snapshot	snapshot;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	ItemPointerData tid;
-	bool		found = false;
-	TupleTableSlot *slot;
-	TM_FailureData tmfd;
-	TM_Result	res;
-
-	/* an earlier turn of the current statement becomes visible, and can be taken again */
-	CommandCounterIncrement();
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(territory));
-	scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		tid = tup->t_self;
-		found = true;
-	}
-	systable_endscan(scan);
-	if (!found)
-	{
-		UnregisterSnapshot(snapshot);
-		table_close(rel, RowExclusiveLock);
-		return false;
-	}
-
-	slot = table_slot_create(rel, NULL);
-	res = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(true), LockTupleNoKeyExclusive,
-						   LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
-	UnregisterSnapshot(snapshot);
-	if (res == TM_Deleted)
-	{
-		/* the territory went away meanwhile */
-		ExecDropSingleTupleTableSlot(slot);
-		table_close(rel, RowExclusiveLock);
-		return false;
-	}
-	if (res != TM_Ok)
-		elog(ERROR, "could not lock the rotation of territory %d (%d)", territory, (int) res);
-	{
-		TupleDesc	desc = RelationGetDescr(rel);
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
-		bool		replace[3] = {false, true, true};
-		bool		isnull;
-		HeapTuple	old = ExecFetchSlotHeapTuple(slot, false, NULL);
-		HeapTuple	newtup;
-
-		*turn = DatumGetInt64(heap_getattr(old, 2, desc, &isnull)) + 1;
-		values[1] = Int64GetDatum(*turn);
-		values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-		newtup = heap_modify_tuple(old, desc, values, nulls, replace);
-		tid = slot->tts_tid;
-		simple_heap_update(rel, &tid, newtup);
-		/* a HOT update needs no new index entry; otherwise the primary key (the only index) does */
-		if (!HeapTupleIsHeapOnly(newtup))
-		{
-			Relation	irel = index_open(index, RowExclusiveLock);
-			Datum		keyval = heap_getattr(newtup, 1, desc, &isnull);
-
-			index_insert(irel, &keyval, &isnull, &newtup->t_self, rel, UNIQUE_CHECK_YES, false,
-						 BuildIndexInfo(irel));
-			index_close(irel, RowExclusiveLock);
-		}
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, RowExclusiveLock);
-	return true;
-}
-
-/*
- * TakeTurnSql
- *		The next turn of a territory whose row may not exist yet: INSERT ... ON CONFLICT DO UPDATE
- *		(SPI connected, as the owner).
+ * TakeTurn
+ *		The next turn of a territory (1, 2, ...), and the member it goes to, written to
+ *		territory.rotations: one row per turn, appended in place (a heap insert and its primary key
+ *		entry, the way the system catalogs are written) while holding the territory's turn lock,
+ *		a lock on the object (territory.rotations, territory) kept until the transaction ends.
+ *		The last turn is the last entry of the territory in the primary key, read with the latest
+ *		snapshot after the lock: the turns of those who held it before and committed.
+ *
+ *		Rows are only ever added, never updated: a counter row updated for every turn would grow a
+ *		chain of versions as long as the turns taken during the oldest running transaction (a
+ *		long report, a backup), and every turn would walk it.
  */
 static int64
-TakeTurnSql(int32 territory)
+TakeTurn(int32 territory)
 {
-	Datum		arg = Int32GetDatum(territory);
+	Oid			relid = TerritoryRelid("rotations");
+	Oid			index = TerritoryRelid("rotations_pkey");
+	Relation	rel;
+	Relation	irel;
+	Snapshot	snapshot;
+	ScanKeyData key;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	int64		turn = 1;
 	bool		isnull;
-	int64		turn;
 
-	if (turn_plan == NULL)
-	{
-		Oid			argtype = INT4OID;
-		SPIPlanPtr	plan = SPI_prepare("INSERT INTO territory.rotations AS r (territory_id, turns, updated_at)"
-									   " VALUES ($1, 1, pg_catalog.now()) ON CONFLICT (territory_id)"
-									   " DO UPDATE SET turns = r.turns OPERATOR(pg_catalog.+) 1,"
-									   " updated_at = pg_catalog.now() RETURNING r.turns",
-									   1, &argtype);
-
-		if (plan == NULL)
-			elog(ERROR, "could not prepare the turn of a rotation: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		turn_plan = plan;
-	}
-	if (SPI_execute_plan(turn_plan, &arg, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not count the turn of territory %d", territory);
-	turn = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_freetuptable(SPI_tuptable);
+	LockDatabaseObject(relid, (Oid) territory, 0, ExclusiveLock);
+	/* the statement's earlier turns become visible */
+	CommandCounterIncrement();
+	rel = table_open(relid, RowExclusiveLock);
+	irel = index_open(index, RowExclusiveLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	slot = table_slot_create(rel, NULL);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(territory));
+	scan = index_beginscan(rel, irel, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, BackwardScanDirection, slot))
+		turn = DatumGetInt64(slot_getattr(slot, 2, &isnull)) + 1;
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	index_close(irel, NoLock);
+	table_close(rel, NoLock);
 	return turn;
+}
+
+/* Write the turn: the territory, the turn, the member given the record, when. */
+static void
+WriteTurn(int32 territory, int64 turn, int32 user_id)
+{
+	Relation	rel = table_open(TerritoryRelid("rotations"), RowExclusiveLock);
+	Relation	irel = index_open(TerritoryRelid("rotations_pkey"), RowExclusiveLock);
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	HeapTuple	tup;
+
+	values[0] = Int32GetDatum(territory);
+	values[1] = Int64GetDatum(turn);
+	values[2] = Int32GetDatum(user_id);
+	values[3] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	simple_heap_insert(rel, tup);
+	index_insert(irel, values, nulls, &tup->t_self, rel, UNIQUE_CHECK_YES, false, BuildIndexInfo(irel));
+	index_close(irel, RowExclusiveLock);
+	table_close(rel, RowExclusiveLock);
 }
 
 /*
@@ -261,8 +208,7 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 	int32		chosen;
 	char	   *owner;
 	TerritoryUser save;
-	int64		turn = 0;
-	bool		direct;
+	int64		turn;
 
 	if (territory == 0 || !HierarchyFind(h, territory, &node))
 		return NULL;
@@ -280,20 +226,18 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 	}
 
 	/* a turn first (it serializes the assignments of the territory), then the choice */
-	direct = TakeTurnDirect(territory, &turn);
-	if (direct && node.owner_mode == 'r')
+	turn = TakeTurn(territory);
+	if (node.owner_mode == 'r')
 		chosen = (int32) ((turn - 1) % nmembers);
 	else
 	{
 		TerritoryBecomeOwner(&save);
 		SPI_connect();
-		if (!direct)
-			turn = TakeTurnSql(territory);
-		chosen = node.owner_mode == 'l' ? FewestOpen(rel, t, keys, nmembers)
-			: (int32) ((turn - 1) % nmembers);
+		chosen = FewestOpen(rel, t, keys, nmembers);
 		SPI_finish();
 		TerritoryRestoreUser(&save);
 	}
+	WriteTurn(territory, turn, user_ids[chosen]);
 	owner = pstrdup(keys[chosen]);
 	return owner;
 }

@@ -368,16 +368,19 @@ COMMENT ON COLUMN territory.territory_access.access IS 'none, read or edit';
 -- ---------------------------------------------------------------- owner assignment
 
 CREATE TABLE territory.rotations (
-    territory_id  int4 PRIMARY KEY REFERENCES territory.territories (id) ON DELETE CASCADE,
-    turns         int8 NOT NULL DEFAULT 0,
-    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT rotations_turns_check CHECK (turns >= 0)
+    territory_id  int4 NOT NULL REFERENCES territory.territories (id) ON DELETE CASCADE,
+    turn          int8 NOT NULL,
+    user_id       int4 NOT NULL,
+    at            timestamptz NOT NULL,
+    PRIMARY KEY (territory_id, turn)
 );
+-- (no other index: src/owners.c appends the rows in place and maintains the primary key only)
 COMMENT ON TABLE territory.rotations IS
-    'Turns of owner assignment per territory: every assignment counts one (the n-th goes to the ((n - 1) mod members)-th member in rotation, by key); the row serializes concurrent assignments in a territory';
+    'Owner assignment turns, one row per owner given (appended, never updated): the n-th turn of a territory goes to the ((n - 1) mod members)-th member in rotation; older rows may be deleted, keep the last of each territory';
 COMMENT ON COLUMN territory.rotations.territory_id IS 'The territory';
-COMMENT ON COLUMN territory.rotations.turns IS 'Owners assigned in the territory so far (committed ones; a rolled-back insert gives its turn back)';
-COMMENT ON COLUMN territory.rotations.updated_at IS 'When the last owner was assigned';
+COMMENT ON COLUMN territory.rotations.turn IS 'The turn: 1, 2, ... in the territory (a rolled-back insert takes its turn back)';
+COMMENT ON COLUMN territory.rotations.user_id IS 'The sales user given the record';
+COMMENT ON COLUMN territory.rotations.at IS 'When (the start of the inserting transaction)';
 SELECT pg_catalog.pg_extension_config_dump('territory.rotations', '');
 
 CREATE VIEW territory.visibility_signal AS SELECT NULL::int4 AS nothing WHERE false;
