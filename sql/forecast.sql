@@ -119,6 +119,9 @@ SELECT territory.add_territory('Brazil', :amer, code => 'BR') AS br \gset
 SELECT * FROM territory.forecast('2026-Q4', :br);
 -- an archived or planning model's territories can be reported too (their deals: none)
 SELECT territory.clone_model(1, 'Next year') AS next_model \gset
+-- (clone_model copies the targets along with the territories)
+SELECT tt.code, t.period, t.user_id IS NOT NULL AS member, t.amount FROM territory.targets t
+  JOIN territory.territories tt ON tt.id = t.territory_id WHERE tt.model_id = :next_model ORDER BY 1, 3;
 SELECT count(*), sum(closed_won) FROM territory.forecast('2026-Q4', (SELECT id FROM territory.territories
                                                                       WHERE model_id = :next_model AND code = 'G'));
 

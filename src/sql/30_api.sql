@@ -124,6 +124,13 @@ BEGIN
       FROM territory.territory_access a
       JOIN territory.territories o ON o.id = a.territory_id AND o.model_id = clone_model.source
       JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code;
+    -- and targets: the new plan starts from the current one
+    INSERT INTO territory.targets (territory_id, period, user_id, amount, method)
+    SELECT n.id, t.period, t.user_id, t.amount, t.method
+      FROM territory.targets t
+      JOIN territory.territories o ON o.id = t.territory_id AND o.model_id = clone_model.source
+      JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code
+     ORDER BY t.id;
     RETURN clone_id;
 END
 $$;
