@@ -9,9 +9,13 @@ CREATE ROLE tap_admin NOLOGIN;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA territory TO tap_admin;
 GRANT INSERT, UPDATE, DELETE ON territory.models, territory.territory_types, territory.territories,
     territory.managed_tables, territory.rules, territory.manual_assignments, territory.rule_runs,
-    territory.rule_run_pending, territory.sales_users, territory.members, territory.territory_access TO tap_admin;
+    territory.rule_run_pending, territory.sales_users, territory.members, territory.territory_access,
+    territory.stages, territory.targets, territory.forecast_adjustments, territory.forecast_snapshots,
+    territory.phone_numbers TO tap_admin;
 GRANT SELECT ON territory.manual_assignments, territory.assignment_history, territory.assignment_log,
-    territory.sales_users, territory.members, territory.territory_access TO tap_admin;
+    territory.sales_users, territory.members, territory.territory_access, territory.targets,
+    territory.forecast_adjustments, territory.forecast_snapshots, territory.phone_numbers,
+    territory.rotations TO tap_admin;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA territory TO tap_admin;
 
 SELECT territory.add_territory('Global', code => 'G') AS g \gset
