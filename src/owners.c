@@ -8,16 +8,15 @@
  * (type priority, depth, id).  Its members in rotation are the current members with rotation on,
  * of active sales users, in the order of their keys (from the cache the row checks use).
  *
- * Fairness under concurrency comes from the territory's turn lock and turn log: every assignment
- * in a territory takes the territory's turn lock (kept until its transaction ends) and appends the
- * next turn to territory.rotations, so concurrent assignments in one territory take their turns
- * one after the other, each after those that committed, and the n-th turn goes to the
- * ((n - 1) mod members)-th member: after every full cycle each member has had one more.  A
- * rolled-back insert takes its turn with it.  Inserts into one territory serialize from their
- * assignment to their commit; inserts into different territories do not wait for each other.
- * Load balancing takes the same turn first (which serializes it the same way) and then counts the
- * open records of the members with the latest snapshot: those committed, and those of the current
- * transaction and statement (taking the turn advanced the command counter past them).
+ * Fairness under concurrency comes from the turn log, territory.rotations: the n-th turn of a
+ * territory goes to the ((n - 1) mod members)-th member, so after every full cycle each member has
+ * had one more.  A turn is taken under the territory's turn lock, held only while its row is
+ * written, and counts from then on (the next turns are read with a dirty snapshot, which sees those
+ * of running transactions): concurrent inserts into a territory take consecutive turns without
+ * waiting for each other's commits.  A rolled-back insert leaves a gap in the turns, which the next
+ * turn fills: the member whose turn it was gets it back.  Load balancing keeps the lock until its
+ * transaction ends and then counts the open records of the members with the latest snapshot: those
+ * committed, and those of the current transaction and statement.
  */
 #include "postgres.h"
 
@@ -49,59 +48,10 @@
 #include "matcher.h"
 #include "owners.h"
 
-/*
- * TakeTurn
- *		The next turn of a territory (1, 2, ...), and the member it goes to, written to
- *		territory.rotations: one row per turn, appended in place (a heap insert and its primary key
- *		entry, the way the system catalogs are written) while holding the territory's turn lock,
- *		a lock on the object (territory.rotations, territory) kept until the transaction ends.
- *		The last turn is the last entry of the territory in the primary key, read with the latest
- *		snapshot after the lock: the turns of those who held it before and committed.
- *
- *		Rows are only ever added, never updated: a counter row updated for every turn would grow a
- *		chain of versions as long as the turns taken during the oldest running transaction (a
- *		long report, a backup), and every turn would walk it.
- */
-static int64
-TakeTurn(int32 territory)
-{
-	Oid			relid = TerritoryRelid("rotations");
-	Oid			index = TerritoryRelid("rotations_pkey");
-	Relation	rel;
-	Relation	irel;
-	Snapshot	snapshot;
-	ScanKeyData key;
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-	int64		turn = 1;
-	bool		isnull;
-
-	LockDatabaseObject(relid, (Oid) territory, 0, ExclusiveLock);
-	/* the statement's earlier turns become visible */
-	CommandCounterIncrement();
-	rel = table_open(relid, RowExclusiveLock);
-	irel = index_open(index, RowExclusiveLock);
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	slot = table_slot_create(rel, NULL);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(territory));
-	scan = index_beginscan(rel, irel, snapshot, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	if (index_getnext_slot(scan, BackwardScanDirection, slot))
-		turn = DatumGetInt64(slot_getattr(slot, 2, &isnull)) + 1;
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	UnregisterSnapshot(snapshot);
-	index_close(irel, NoLock);
-	table_close(rel, NoLock);
-	return turn;
-}
-
-/* Write the turn: the territory, the turn, the member given the record, when. */
+/* Write a turn: the territory, the turn, the member given the record, when. */
 static void
-WriteTurn(int32 territory, int64 turn, int32 user_id)
+WriteTurn(Relation rel, Relation irel, int32 territory, int64 turn, int32 user_id)
 {
-	Relation	rel = table_open(TerritoryRelid("rotations"), RowExclusiveLock);
-	Relation	irel = index_open(TerritoryRelid("rotations_pkey"), RowExclusiveLock);
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 	HeapTuple	tup;
@@ -113,8 +63,107 @@ WriteTurn(int32 territory, int64 turn, int32 user_id)
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	simple_heap_insert(rel, tup);
 	index_insert(irel, values, nulls, &tup->t_self, rel, UNIQUE_CHECK_YES, false, BuildIndexInfo(irel));
-	index_close(irel, RowExclusiveLock);
-	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * NextTurn
+ *		The number of the next turn of a territory, its turn lock held: the lowest turn missing
+ *		among the last ones (a turn whose insert was rolled back, given again), else one more than
+ *		the last.  The turns are read with a dirty snapshot, which sees those of transactions still
+ *		running: a turn is taken as soon as its row is written, not when it commits.  Only the
+ *		last `window` turns (the members plus eight) are looked at for gaps: the first turn taken
+ *		after an insert rolled back fills its gap unless more turns than that were taken while the
+ *		insert ran, in which case its member misses that turn.
+ */
+static int64
+NextTurn(Relation rel, Relation irel, int32 territory, int32 window)
+{
+	SnapshotData dirty;
+	ScanKeyData key;
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	int64	   *turns = palloc(sizeof(int64) * window);
+	int32		n = 0;
+	int64		next;
+	int64		expected;
+	int32		i;
+	bool		isnull;
+
+	InitDirtySnapshot(dirty);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(territory));
+	scan = index_beginscan(rel, irel, &dirty, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	while (n < window && index_getnext_slot(scan, BackwardScanDirection, slot))
+		turns[n++] = DatumGetInt64(slot_getattr(slot, 2, &isnull));
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+
+	/* turns[] descends; a gap below the last is a turn given back */
+	next = n > 0 ? turns[0] + 1 : 1;
+	expected = n < window ? 1 : turns[n - 1];
+	for (i = n - 1; i >= 0; i--)
+	{
+		if (turns[i] > expected)
+			return expected;
+		expected = turns[i] + 1;
+	}
+	pfree(turns);
+	return next;
+}
+
+/*
+ * TakeTurn
+ *		The next turn of a territory, written to territory.rotations for the member that
+ *		choose(turn) picks: one row per turn, appended in place (a heap insert and its primary key
+ *		entry, the way the system catalogs are written) under the territory's turn lock.
+ *
+ *		Round robin holds the lock only while it takes the turn (a session lock released at once):
+ *		a turn is taken when its row is written, and concurrent inserts take the following ones
+ *		without waiting for its commit; a rolled-back insert leaves a gap, which the next turn
+ *		fills.  Load balancing keeps the lock until its transaction ends (counting the open records
+ *		of the members must see the records of those before it committed).
+ *
+ *		Rows are only ever added, never updated: a counter row updated at every turn would grow a
+ *		chain of versions as long as the turns taken during the oldest running transaction, and
+ *		every turn would walk it.
+ */
+static int32
+TakeTurn(int32 territory, int32 nmembers, const int32 *user_ids, bool hold,
+		 int32 (*choose) (void *arg, int64 turn), void *arg)
+{
+	Oid			relid = TerritoryRelid("rotations");
+	Relation	rel;
+	Relation	irel;
+	LOCKTAG		tag;
+	int64		turn;
+	int32		chosen;
+
+	if (hold)
+		LockDatabaseObject(relid, (Oid) territory, 0, ExclusiveLock);
+	else
+	{
+		SET_LOCKTAG_OBJECT(tag, MyDatabaseId, relid, (Oid) territory, 0);
+		(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	}
+	PG_TRY();
+	{
+		/* the statement's own earlier records become visible to a load-balancing count */
+		CommandCounterIncrement();
+		rel = table_open(relid, RowExclusiveLock);
+		irel = index_open(TerritoryRelid("rotations_pkey"), RowExclusiveLock);
+		turn = NextTurn(rel, irel, territory, Min(nmembers + 8, 1024));
+		chosen = choose(arg, turn);
+		WriteTurn(rel, irel, territory, turn, user_ids[chosen]);
+		index_close(irel, RowExclusiveLock);
+		table_close(rel, RowExclusiveLock);
+	}
+	PG_FINALLY();
+	{
+		if (!hold)
+			LockRelease(&tag, ExclusiveLock, true);
+	}
+	PG_END_TRY();
+	return chosen;
 }
 
 /*
@@ -190,6 +239,39 @@ FewestOpen(Relation rel, const ManagedTable *t, const char **keys, int32 n)
 	return best;
 }
 
+typedef struct Choice
+{
+	Relation	rel;
+	const ManagedTable *t;
+	const char **keys;
+	int32		n;
+} Choice;
+
+/* Round robin: the n-th turn goes to the ((n - 1) mod members)-th member. */
+static int32
+ChooseInTurn(void *arg, int64 turn)
+{
+	Choice	   *c = arg;
+
+	return (int32) ((turn - 1) % c->n);
+}
+
+/* Load balancing: the member with the fewest open records. */
+static int32
+ChooseFewest(void *arg, int64 turn)
+{
+	Choice	   *c = arg;
+	TerritoryUser save;
+	int32		chosen;
+
+	TerritoryBecomeOwner(&save);
+	SPI_connect();
+	chosen = FewestOpen(c->rel, c->t, c->keys, c->n);
+	SPI_finish();
+	TerritoryRestoreUser(&save);
+	return chosen;
+}
+
 /*
  * OwnerChoose
  *		The key of the owner a new record of rel in territories ids[0 .. n) gets, palloc'd; NULL
@@ -207,8 +289,7 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 	int32		nmembers;
 	int32		chosen;
 	char	   *owner;
-	TerritoryUser save;
-	int64		turn;
+	Choice		choice;
 
 	if (territory == 0 || !HierarchyFind(h, territory, &node))
 		return NULL;
@@ -225,19 +306,14 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 			keys[i] = pstrdup(keys[i]);
 	}
 
-	/* a turn first (it serializes the assignments of the territory), then the choice */
-	turn = TakeTurn(territory);
+	choice.rel = rel;
+	choice.t = t;
+	choice.keys = keys;
+	choice.n = nmembers;
 	if (node.owner_mode == 'r')
-		chosen = (int32) ((turn - 1) % nmembers);
+		chosen = TakeTurn(territory, nmembers, user_ids, false, ChooseInTurn, &choice);
 	else
-	{
-		TerritoryBecomeOwner(&save);
-		SPI_connect();
-		chosen = FewestOpen(rel, t, keys, nmembers);
-		SPI_finish();
-		TerritoryRestoreUser(&save);
-	}
-	WriteTurn(territory, turn, user_ids[chosen]);
+		chosen = TakeTurn(territory, nmembers, user_ids, true, ChooseFewest, &choice);
 	owner = pstrdup(keys[chosen]);
 	return owner;
 }
