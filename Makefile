@@ -23,6 +23,10 @@ EXTRA_CLEAN  = results_regress results_iso results_bench results_bench.log regre
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Every object depends on every header (PGXS tracks none): a struct changed in a header must not
+# leave objects compiled against its old layout.
+$(OBJS): $(wildcard src/*.h)
+
 $(DATA_built): $(SQL_SOURCES) territory.control
 	cat $(SQL_SOURCES) > $@
 

@@ -127,18 +127,27 @@ SELECT count(*), sum(closed_won) FROM territory.forecast('2026-Q4', (SELECT id F
 
 -- errors
 SELECT * FROM territory.forecast('2026-Q4', 999999);
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM territory.forecast(NULL);
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM territory.forecast_periods(NULL);
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM territory.forecast_periods('{}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM territory.forecast_periods('{2026-Q4,NULL}');
+\echo :LAST_ERROR_SQLSTATE
 INSERT INTO deals (id, account_id, amount, close_date, stage) VALUES (90, 1, 'NaN', '2026-10-01', 'Closed Won');
 SELECT * FROM territory.forecast('2026-Q4', :de);
+\echo :LAST_ERROR_SQLSTATE
 UPDATE deals SET amount = 'Infinity' WHERE id = 90;
 SELECT * FROM territory.forecast('2026-Q4', :de);
+\echo :LAST_ERROR_SQLSTATE
 UPDATE deals SET amount = 100000000000000000 WHERE id = 90;        -- 10^19 cents: too large
 SELECT * FROM territory.forecast('2026-Q4', :de);
+\echo :LAST_ERROR_SQLSTATE
 UPDATE deals SET amount = 50000000000000000 WHERE id IN (90, 1);   -- each fits, their sum does not
 SELECT * FROM territory.forecast('2026-Q4', :de);
+\echo :LAST_ERROR_SQLSTATE
 DELETE FROM deals WHERE id = 90;
 UPDATE deals SET amount = 1000 WHERE id = 1;
 

@@ -37,8 +37,11 @@ SELECT territory.add_member(:key, 'fay');
 
 -- errors; nothing changes
 SELECT territory.set_owner_assignment(:de, 'random');
+\echo :LAST_ERROR_SQLSTATE
 SELECT territory.set_owner_assignment(NULL, 'round_robin');
+\echo :LAST_ERROR_SQLSTATE
 SELECT territory.set_owner_assignment(999999, 'round_robin');
+\echo :LAST_ERROR_SQLSTATE
 SELECT owner_assignment, count(*) FROM territory.territories GROUP BY 1;
 
 -- round robin: ana and bob in turn (key order), the others skipped; an owner given is kept
@@ -105,6 +108,7 @@ CREATE TABLE leads3 (id int PRIMARY KEY, country text, owner_id varchar(2));
 SELECT territory.manage_table('leads3', 'lead');
 SELECT territory.add_rule(:fr, $$country = 'FR'$$, tbl => 'leads3');
 INSERT INTO leads3 VALUES (1, 'FR', NULL);
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM leads3;
 -- clone_model copies the modes
 SELECT territory.clone_model(1, 'Next') AS next \gset

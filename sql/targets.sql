@@ -219,11 +219,13 @@ INSERT INTO renewals (ref, account, value, closes, phase) VALUES
     ('R2', 3, 999, '2026-04-01 00:00', 'Closed Won'),       -- 2026-Q2: the upper bound is exclusive
     ('R3', 2, 100, '2026-06-30 23:59:59', 'Renewal pending');
 SELECT d.id, tt.code FROM deals d LEFT JOIN territory.territories tt ON tt.id = d.territory_id WHERE d.id <= 3 ORDER BY d.id;
--- the weights, per child of EMEA in name order
-SELECT tt.code, a.amount FROM territory._subtree_amounts(:emea, '2026-Q1', '{closed_won}') a
-  JOIN territory.territories tt ON tt.id = a.child;
-SELECT tt.code, a.amount FROM territory._subtree_amounts(:emea, '2026-Q2', '{pipeline,best_case,commit}') a
-  JOIN territory.territories tt ON tt.id = a.child;
+-- the weights, per child of EMEA: its forecast's closed won of 2026-Q1, open deals of 2026-Q2
+SELECT tt.code, f.closed_won FROM territory.forecast('2026-Q1', :emea) f
+  JOIN territory.territories tt ON tt.id = f.territory_id
+ WHERE f.user_key IS NULL AND tt.parent_id = :emea ORDER BY tt.code;
+SELECT tt.code, f.commit + f.best_case + f.pipeline AS open FROM territory.forecast('2026-Q2', :emea) f
+  JOIN territory.territories tt ON tt.id = f.territory_id
+ WHERE f.user_key IS NULL AND tt.parent_id = :emea ORDER BY tt.code;
 
 -- history for 2026-Q2 weighs 2026-Q1's closed won, 100 : 200 : 400 of 10,000 cents:
 -- Nordics 1,428.57, France 2,857.14, DACH 5,714.29 cents; 9,999 whole, the cent left over to
@@ -300,7 +302,7 @@ SELECT count(*) FROM territory.targets;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM territory.target_gaps;
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM territory._subtree_amounts(:emea, '2026-Q1', '{closed_won}');
+SELECT territory._write_target(:emea, '2026-Q1', NULL, 1, 'manual');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 

@@ -930,7 +930,7 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 	char	   *account_column = NULL;
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT kind, key_column, territory_column, account_column, owner_column"
+	if (SPI_execute_with_args("SELECT kind, key_column, territory_column, account_column, owner_column, stage_column"
 							  " FROM territory.managed_tables WHERE tbl OPERATOR(pg_catalog.=) $1",
 							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.managed_tables");
@@ -966,17 +966,20 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 			getTypeOutputInfo(t->key_type, &outfn, &varlena);
 			fmgr_info_cxt(outfn, &t->key_out, cxt);
 		}
-		/* the owner column: an owner chosen by round robin is written in it */
+		/* the owner column, which owner assignment writes, and the stage column it counts by */
 		{
 			char	   *owner_column = SPI_getvalue(tup, desc, 5);
+			char	   *stage_column = SPI_getvalue(tup, desc, 6);
 
 			t->owner_attno = owner_column ? get_attnum(relid, owner_column) : InvalidAttrNumber;
+			t->stage_column = stage_column ? MemoryContextStrdup(cxt, stage_column) : NULL;
 			if (t->owner_attno != InvalidAttrNumber)
 			{
 				Oid			infn;
 				Oid			type;
 				Oid			coll;
 
+				t->owner_column = MemoryContextStrdup(cxt, owner_column);
 				get_atttypetypmodcoll(relid, t->owner_attno, &type, &t->owner_typmod, &coll);
 				getTypeInputInfo(type, &infn, &t->owner_ioparam);
 				fmgr_info_cxt(infn, &t->owner_in, cxt);

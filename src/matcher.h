@@ -20,6 +20,8 @@ typedef struct ManagedTable
 	FmgrInfo	key_out;		/* the key type's output function */
 	/* the owner column (InvalidAttrNumber: none), and how to make its value from a user key */
 	AttrNumber	owner_attno;
+	char	   *owner_column;
+	char	   *stage_column;	/* deals: the stage column (load balancing counts open deals) */
 	FmgrInfo	owner_in;
 	Oid			owner_ioparam;
 	int32		owner_typmod;

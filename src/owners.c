@@ -176,10 +176,7 @@ static int32
 FewestOpen(Relation rel, const ManagedTable *t, const char **keys, int32 n)
 {
 	Oid			relid = RelationGetRelid(rel);
-	Oid			argtype = OIDOID;
-	Datum		arg = ObjectIdGetDatum(relid);
-	char	   *owner;
-	char	   *stage;
+	const char *owner = t->owner_column;
 	StringInfoData sql;
 	Datum	   *elems = palloc(sizeof(Datum) * n);
 	int64	   *counts = palloc0(sizeof(int64) * n);
@@ -188,13 +185,6 @@ FewestOpen(Relation rel, const ManagedTable *t, const char **keys, int32 n)
 	int32		best = 0;
 	int32		i;
 	uint64		r;
-
-	if (SPI_execute_with_args("SELECT owner_column, stage_column FROM territory.managed_tables"
-							  " WHERE tbl OPERATOR(pg_catalog.=) $1", 1, &argtype, &arg, NULL, true, 1)
-		!= SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read territory.managed_tables");
-	owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	stage = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT d.%s::pg_catalog.text, pg_catalog.count(*) FROM %s d WHERE d.%s = ANY ($1::%s[])",
@@ -208,7 +198,7 @@ FewestOpen(Relation rel, const ManagedTable *t, const char **keys, int32 n)
 						 " AND coalesce((SELECT s.category FROM territory.stages s"
 						 " WHERE s.stage OPERATOR(pg_catalog.=) d.%s::pg_catalog.text), 'pipeline')"
 						 " OPERATOR(pg_catalog.=) ANY ('{pipeline,best_case,commit}'::pg_catalog.text[])",
-						 quote_identifier(stage));
+						 quote_identifier(t->stage_column));
 	appendStringInfoString(&sql, " GROUP BY 1");
 
 	for (i = 0; i < n; i++)

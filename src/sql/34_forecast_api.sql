@@ -214,40 +214,6 @@ END;
 COMMENT ON FUNCTION territory._largest_remainder(numeric, int4[], numeric[]) IS
     'Internal: an amount split to the cent in proportion to weights (largest remainder, ties to the lowest id), summing exactly to it';
 
--- Internal: the amounts of the deals of every managed deal table that close in the period and
--- whose stage is of one of the categories, per child of parent (the deals of the child's whole
--- subtree), one row per child in the order of territory.children().  SECURITY DEFINER: targets
--- are planned over all deals, not over those the caller sees.
-CREATE FUNCTION territory._subtree_amounts(parent int4, period territory.period, categories text[])
-    RETURNS TABLE (child int4, amount numeric)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    deals text;
-BEGIN
-    SELECT string_agg(format('SELECT d.%2$I AS territory_id, pg_catalog.round(d.%3$I::numeric, 2) AS amount FROM %1$s d'
-                             ' LEFT JOIN territory.stages s ON s.stage = d.%4$I::text'
-                             ' WHERE d.%5$I >= $1 AND d.%5$I < $2'
-                             ' AND coalesce(s.category, ''pipeline'') = ANY ($3)',
-                             m.tbl, m.territory_column, m.amount_column, m.stage_column, m.close_date_column),
-                      ' UNION ALL ' ORDER BY m.tbl::oid)
-      INTO deals
-      FROM territory.managed_tables m
-     WHERE m.kind = 'deal';
-    RETURN QUERY EXECUTE format(
-        'SELECT k.child, coalesce(sum(d.amount), 0)'
-        '  FROM territory.children($4) WITH ORDINALITY AS k(child, n)'
-        ' CROSS JOIN LATERAL territory.subtree(k.child) AS s(territory_id)'
-        '  LEFT JOIN (%s) d ON d.territory_id = s.territory_id'
-        ' GROUP BY k.child, k.n ORDER BY k.n',
-        coalesce(deals, 'SELECT NULL::int4 AS territory_id, NULL::numeric AS amount WHERE false'))
-        USING territory.lower(_subtree_amounts.period), territory.upper(_subtree_amounts.period), categories, parent;
-END
-$$;
-COMMENT ON FUNCTION territory._subtree_amounts(int4, territory.period, text[]) IS
-    'Internal: per child of a territory, the amount of the deals of its subtree closing in the period with a stage of the categories (unknown stages: pipeline)';
-
 CREATE FUNCTION territory.split_target(territory int4, period territory.period, method text DEFAULT 'even')
     RETURNS TABLE (territory_id int4, amount numeric)
     LANGUAGE plpgsql SECURITY DEFINER
@@ -286,12 +252,13 @@ BEGIN
     IF how <> 'even' THEN
         -- history: last period's closed won; pipeline: the open deals of the period
         weighed := CASE how WHEN 'history' THEN territory.next(split_target.period, -1) ELSE split_target.period END;
-        weights := ARRAY(SELECT coalesce(greatest(a.amount, 0), 0)
+        -- each child's figure of the forecast (its subtree, every deal to the cent; this function
+        -- runs as the extension's owner, so every deal counts)
+        weights := ARRAY(SELECT coalesce(greatest(CASE how WHEN 'history' THEN f.closed_won
+                                                           ELSE f.commit + f.best_case + f.pipeline END, 0), 0)
                            FROM unnest(kids) WITH ORDINALITY AS k(child, n)
-                           LEFT JOIN territory._subtree_amounts(split_target.territory, weighed,
-                                                                CASE how WHEN 'history' THEN '{closed_won}'::text[]
-                                                                     ELSE '{pipeline,best_case,commit}' END) a
-                                  ON a.child = k.child
+                           LEFT JOIN territory.forecast(weighed, split_target.territory) f
+                                  ON f.territory_id = k.child AND f.user_key IS NULL
                           ORDER BY k.n);
         IF NOT EXISTS (SELECT FROM unnest(weights) w WHERE w > 0) THEN
             RAISE NOTICE 'the children of territory % have no % in %: its target is split evenly',

@@ -98,7 +98,6 @@ REVOKE ALL ON FUNCTION
     territory._target_user(int4, territory.period, text),
     territory._write_target(int4, territory.period, int4, numeric, text),
     territory._largest_remainder(numeric, int4[], numeric[]),
-    territory._subtree_amounts(int4, territory.period, text[]),
     territory.snapshot_forecast(territory.period)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
