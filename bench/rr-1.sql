@@ -8,9 +8,10 @@ SELECT bench.start('rr-1', 'round-robin owner assignment under 4 concurrent clie
     || 'rotation per country; 4 clients (dblink connections to the same database) insert the leads, one '
     || 'INSERT and COMMIT per lead from a procedure (`synchronous_commit = off`), client c inserting leads '
     || 'c, c + 4, ... with a country drawn from a fixed seed. Our way: the owner left NULL, the territory in '
-    || '`round_robin` (each lead takes its turn in its country, serialized per country until its commit). '
+    || '`round_robin` (each lead takes the next turn of its country from the counter in shared memory and '
+    || 'writes it to territory.rotations). '
     || 'The baseline: the same inserts with the owner given (no assignment; the territory trigger still '
-    || 'runs). A second case puts every lead in one territory (all four clients take turns in one row: the '
+    || 'runs). A second case puts every lead in one territory (all four clients take turns from one counter: the '
     || 'worst case). The result is the number of leads; the check counts, per territory, the spread '
     || 'between the members with the most and the fewest leads.',
     to_char(bench.accounts() / 10, 'FM999,999,999') || ' leads');

@@ -110,9 +110,44 @@ SELECT territory.add_rule(:fr, $$country = 'FR'$$, tbl => 'leads3');
 INSERT INTO leads3 VALUES (1, 'FR', NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM leads3;
+-- a rolled-back multi-row insert gives every turn back: the next insert takes the first again
+SELECT territory.set_owner_assignment(:fr, 'round_robin');
+INSERT INTO leads VALUES (40, 'FR', NULL) RETURNING owner_id;
+BEGIN;
+INSERT INTO leads SELECT i, 'FR', NULL FROM generate_series(41, 45) i;
+ROLLBACK;
+INSERT INTO leads VALUES (41, 'FR', NULL), (42, 'FR', NULL) RETURNING id, owner_id;
+-- a subtransaction rolled back gives back its turns, and those of the subtransactions it contains
+BEGIN;
+INSERT INTO leads VALUES (43, 'FR', NULL) RETURNING owner_id;
+SAVEPOINT s;
+INSERT INTO leads VALUES (44, 'FR', NULL) RETURNING owner_id;
+SAVEPOINT t;
+INSERT INTO leads VALUES (45, 'FR', NULL) RETURNING owner_id;
+RELEASE t;
+ROLLBACK TO s;
+COMMIT;
+INSERT INTO leads VALUES (44, 'FR', NULL), (45, 'FR', NULL), (46, 'FR', NULL) RETURNING id, owner_id;
+SELECT r.turn, u.key FROM territory.rotations r JOIN territory.sales_users u ON u.id = r.user_id
+ WHERE r.territory_id = :fr AND r.turn > 6 ORDER BY 1;
+-- more territories assigning at once than the counters kept in shared memory (512): counters are
+-- evicted and reloaded from their last rows, and every territory goes on in turn
+CREATE TABLE leads5 (id int PRIMARY KEY, n int, owner_id text);
+SELECT territory.manage_table('leads5', 'lead');
+SELECT count(territory.add_rule(territory.add_territory('Cell ' || i, :g, code => 'CELL' || i),
+                                'n = ' || i, tbl => 'leads5'))
+  FROM generate_series(1, 700) i;
+SELECT count(territory.add_member(id, k)), count(territory.set_owner_assignment(id, 'round_robin'))
+  FROM territory.territories, unnest('{ana,bob}'::text[]) k WHERE code LIKE 'CELL%';
+INSERT INTO leads5 SELECT i, i, NULL FROM generate_series(1, 700) i;
+INSERT INTO leads5 SELECT 1000 + i, i, NULL FROM generate_series(1, 700) i;
+INSERT INTO leads5 SELECT 2000 + i, i, NULL FROM generate_series(1, 700) i;
+SELECT id / 1000 AS round, owner_id, count(*) FROM leads5 GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT count(*) AS turns, count(DISTINCT territory_id) AS territories, max(turn)
+  FROM territory.rotations r JOIN territory.territories t ON t.id = r.territory_id WHERE t.code LIKE 'CELL%';
 -- clone_model copies the modes
 SELECT territory.clone_model(1, 'Next') AS next \gset
-SELECT code, owner_assignment FROM territory.territories WHERE model_id = :next ORDER BY code;
+SELECT code, owner_assignment FROM territory.territories WHERE model_id = :next AND code NOT LIKE 'CELL%' ORDER BY code;
 
-DROP TABLE contacts, deals, leads, leads2, leads3, accounts;
+DROP TABLE contacts, deals, leads, leads2, leads3, leads5, accounts;
 DROP EXTENSION territory;

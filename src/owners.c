@@ -8,15 +8,14 @@
  * (type priority, depth, id).  Its members in rotation are the current members with rotation on,
  * of active sales users, in the order of their keys (from the cache the row checks use).
  *
- * Fairness under concurrency comes from the turn log, territory.rotations: the n-th turn of a
- * territory goes to the ((n - 1) mod members)-th member, so after every full cycle each member has
- * had one more.  A turn is taken under the territory's turn lock, held only while its row is
- * written, and counts from then on (the next turns are read with a dirty snapshot, which sees those
- * of running transactions): concurrent inserts into a territory take consecutive turns without
- * waiting for each other's commits.  A rolled-back insert leaves a gap in the turns, which the next
- * turn fills: the member whose turn it was gets it back.  Load balancing keeps the lock until its
- * transaction ends and then counts the open records of the members with the latest snapshot: those
- * committed, and those of the current transaction and statement.
+ * Fairness under concurrency comes from the turns: the n-th turn of a territory goes to the
+ * ((n - 1) mod members)-th member, so after every full cycle each member has had one more.  The
+ * numbers come from the territory's counter in shared memory (turns.c), which gives concurrent
+ * inserts consecutive turns without making them wait for each other's commits, and takes back the
+ * turn of an insert that rolls back, to hand it out again next; every turn is a row of
+ * territory.rotations.  Load balancing keeps the territory's turn lock until its transaction ends
+ * and then counts the open records of the members with the latest snapshot: those committed, and
+ * those of the current transaction and statement.
  */
 #include "postgres.h"
 
@@ -47,6 +46,7 @@
 #include "territory.h"
 #include "matcher.h"
 #include "owners.h"
+#include "turns.h"
 
 /* Write a turn: the territory, the turn, the member given the record, when. */
 static void
@@ -66,103 +66,46 @@ WriteTurn(Relation rel, Relation irel, int32 territory, int64 turn, int32 user_i
 }
 
 /*
- * NextTurn
- *		The number of the next turn of a territory, its turn lock held: the lowest turn missing
- *		among the last ones (a turn whose insert was rolled back, given again), else one more than
- *		the last.  The turns are read with a dirty snapshot, which sees those of transactions still
- *		running: a turn is taken as soon as its row is written, not when it commits.  Only the
- *		last `window` turns (the members plus eight) are looked at for gaps: the first turn taken
- *		after an insert rolled back fills its gap unless more turns than that were taken while the
- *		insert ran, in which case its member misses that turn.
- */
-static int64
-NextTurn(Relation rel, Relation irel, int32 territory, int32 window)
-{
-	SnapshotData dirty;
-	ScanKeyData key;
-	IndexScanDesc scan;
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	int64	   *turns = palloc(sizeof(int64) * window);
-	int32		n = 0;
-	int64		next;
-	int64		expected;
-	int32		i;
-	bool		isnull;
-
-	InitDirtySnapshot(dirty);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(territory));
-	scan = index_beginscan(rel, irel, &dirty, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	while (n < window && index_getnext_slot(scan, BackwardScanDirection, slot))
-		turns[n++] = DatumGetInt64(slot_getattr(slot, 2, &isnull));
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-
-	/* turns[] descends; a gap below the last is a turn given back */
-	next = n > 0 ? turns[0] + 1 : 1;
-	expected = n < window ? 1 : turns[n - 1];
-	for (i = n - 1; i >= 0; i--)
-	{
-		if (turns[i] > expected)
-			return expected;
-		expected = turns[i] + 1;
-	}
-	pfree(turns);
-	return next;
-}
-
-/*
  * TakeTurn
- *		The next turn of a territory, written to territory.rotations for the member that
- *		choose(turn) picks: one row per turn, appended in place (a heap insert and its primary key
- *		entry, the way the system catalogs are written) under the territory's turn lock.
- *
- *		Round robin holds the lock only while it takes the turn (a session lock released at once):
- *		a turn is taken when its row is written, and concurrent inserts take the following ones
- *		without waiting for its commit; a rolled-back insert leaves a gap, which the next turn
- *		fills.  Load balancing keeps the lock until its transaction ends (counting the open records
- *		of the members must see the records of those before it committed).
- *
- *		Rows are only ever added, never updated: a counter row updated at every turn would grow a
- *		chain of versions as long as the turns taken during the oldest running transaction, and
- *		every turn would walk it.
+ *		The next turn of a territory (from its counter, turns.c), written to territory.rotations
+ *		for the member that choose(turn) picks: one row per turn, appended (a heap insert and its
+ *		primary key entry, the way the system catalogs are written).  Round robin waits for
+ *		nothing: concurrent inserts take consecutive turns.  Load balancing first takes the
+ *		territory's turn lock and keeps it until its transaction ends: counting the open records of
+ *		the members must see the records of those before it committed.
  */
 static int32
-TakeTurn(int32 territory, int32 nmembers, const int32 *user_ids, bool hold,
+TakeTurn(int32 territory, const int32 *user_ids, bool hold,
 		 int32 (*choose) (void *arg, int64 turn), void *arg)
 {
 	Oid			relid = TerritoryRelid("rotations");
 	Relation	rel;
 	Relation	irel;
-	LOCKTAG		tag;
 	int64		turn;
-	int32		chosen;
+	volatile int32 chosen = 0;
+	int			pin;
 
 	if (hold)
-		LockDatabaseObject(relid, (Oid) territory, 0, ExclusiveLock);
-	else
 	{
-		SET_LOCKTAG_OBJECT(tag, MyDatabaseId, relid, (Oid) territory, 0);
-		(void) LockAcquire(&tag, ExclusiveLock, true, false);
+		LockDatabaseObject(relid, (Oid) territory, 0, ExclusiveLock);
+		/* the statement's own earlier records become visible to the count */
+		CommandCounterIncrement();
 	}
+	rel = table_open(relid, RowExclusiveLock);
+	irel = index_open(TerritoryRelid("rotations_pkey"), RowExclusiveLock);
+	turn = TurnTake(rel, irel, territory, &pin);
 	PG_TRY();
 	{
-		/* the statement's own earlier records become visible to a load-balancing count */
-		CommandCounterIncrement();
-		rel = table_open(relid, RowExclusiveLock);
-		irel = index_open(TerritoryRelid("rotations_pkey"), RowExclusiveLock);
-		turn = NextTurn(rel, irel, territory, Min(nmembers + 8, 1024));
 		chosen = choose(arg, turn);
 		WriteTurn(rel, irel, territory, turn, user_ids[chosen]);
-		index_close(irel, RowExclusiveLock);
-		table_close(rel, RowExclusiveLock);
 	}
 	PG_FINALLY();
 	{
-		if (!hold)
-			LockRelease(&tag, ExclusiveLock, true);
+		TurnWritten(pin);
 	}
 	PG_END_TRY();
+	index_close(irel, RowExclusiveLock);
+	table_close(rel, RowExclusiveLock);
 	return chosen;
 }
 
@@ -301,9 +244,9 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 	choice.keys = keys;
 	choice.n = nmembers;
 	if (node.owner_mode == 'r')
-		chosen = TakeTurn(territory, nmembers, user_ids, false, ChooseInTurn, &choice);
+		chosen = TakeTurn(territory, user_ids, false, ChooseInTurn, &choice);
 	else
-		chosen = TakeTurn(territory, nmembers, user_ids, true, ChooseFewest, &choice);
+		chosen = TakeTurn(territory, user_ids, true, ChooseFewest, &choice);
 	owner = pstrdup(keys[chosen]);
 	return owner;
 }

@@ -26,6 +26,7 @@
 #include "territory.h"
 #include "matcher.h"
 #include "history.h"
+#include "turns.h"
 
 PG_MODULE_MAGIC;
 
@@ -53,6 +54,7 @@ _PG_init(void)
 	HistoryInit();
 	VisibilityInit();
 	PeriodInit();
+	TurnsInit();
 }
 
 /*

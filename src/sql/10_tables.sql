@@ -376,9 +376,9 @@ CREATE TABLE territory.rotations (
 );
 -- (no other index: src/owners.c appends the rows in place and maintains the primary key only)
 COMMENT ON TABLE territory.rotations IS
-    'Owner assignment turns, one row per owner given (appended, never updated): the n-th turn of a territory goes to the ((n - 1) mod members)-th member in rotation; older rows may be deleted, keep the last members + 8 of each territory';
+    'Owner assignment turns, one row per owner given (appended, never updated): the n-th turn of a territory goes to the ((n - 1) mod members)-th member in rotation; older rows may be deleted, keep the last of each territory (its turn counter is loaded from it after a server start)';
 COMMENT ON COLUMN territory.rotations.territory_id IS 'The territory';
-COMMENT ON COLUMN territory.rotations.turn IS 'The turn: 1, 2, ... in the territory (a rolled-back insert leaves a gap, which the next turn fills)';
+COMMENT ON COLUMN territory.rotations.turn IS 'The turn: 1, 2, ... in the territory (a rolled-back insert gives its turn back, to be handed out again)';
 COMMENT ON COLUMN territory.rotations.user_id IS 'The sales user given the record';
 COMMENT ON COLUMN territory.rotations.at IS 'When (the start of the inserting transaction)';
 SELECT pg_catalog.pg_extension_config_dump('territory.rotations', '');
