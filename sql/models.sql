@@ -73,4 +73,18 @@ SELECT territory.add_territory('Orphan');
 ROLLBACK;
 SELECT * FROM territory.tree(999);
 
+-- a restore: every model is dumped, the install's default too; a model inserted with the id of the
+-- default replaces it while it has no territories (its state and stamps kept), never otherwise
+SELECT c.relname, x.condition FROM pg_extension e
+ CROSS JOIN LATERAL unnest(e.extconfig, e.extcondition) AS x(config, condition)
+  JOIN pg_class c ON c.oid = x.config
+ WHERE e.extname = 'territory' AND c.relname = 'models';
+INSERT INTO territory.models (id, name, state, activated_at) VALUES (1, 'default', 'planning', '2026-01-01');
+DELETE FROM territory.territories WHERE model_id = 1;
+BEGIN;
+INSERT INTO territory.models (id, name, state, activated_at, archived_at)
+    VALUES (1, 'default', 'archived', '2026-01-01', '2026-02-01');
+SELECT id, name, state, activated_at, archived_at FROM territory.models WHERE id = 1;
+ROLLBACK;
+
 DROP EXTENSION territory;

@@ -16,13 +16,29 @@ INSERT INTO territory.stages (stage, category, probability, position) VALUES ('L
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO territory.stages (stage, category, probability, position) VALUES ('Sure', 'commit', 100.5, 55);
 \echo :LAST_ERROR_SQLSTATE
+-- installed stages: an edit clears seeded (so pg_dump keeps it), a delete or a rename is noted in
+-- removed_stages (so a restore removes it again), a new row replaces an unedited installed stage of
+-- its name (how a restore brings back an edited one), re-adding a removed one forgets the removal,
+-- and a row of removed_stages (a restore's) removes the unedited installed stage
+BEGIN;
+UPDATE territory.stages SET probability = 15 WHERE stage = 'Prospecting';
+DELETE FROM territory.stages WHERE stage = 'Needs Analysis';
+UPDATE territory.stages SET stage = 'Discovery' WHERE stage = 'Qualification';
+INSERT INTO territory.stages VALUES ('Proposal', 'commit', 70, 50, true);
+SELECT stage, category, probability, seeded FROM territory.stages ORDER BY position, stage;
+SELECT stage FROM territory.removed_stages ORDER BY 1;
+INSERT INTO territory.stages VALUES ('Needs Analysis', 'pipeline', 35, 30);
+INSERT INTO territory.removed_stages VALUES ('Negotiation');
+SELECT stage, probability, seeded FROM territory.stages ORDER BY position, stage;
+SELECT stage FROM territory.removed_stages ORDER BY 1;
+ROLLBACK;
 -- pg_dump keeps the stages of your own, the targets, adjustments and snapshots
 SELECT c.relname, x.condition
   FROM pg_extension e
  CROSS JOIN LATERAL unnest(e.extconfig, e.extcondition) AS x(config, condition)
   JOIN pg_class c ON c.oid = x.config
  WHERE e.extname = 'territory'
-   AND c.relname IN ('stages', 'targets', 'targets_id_seq', 'forecast_adjustments', 'forecast_adjustments_id_seq',
+   AND c.relname IN ('stages', 'removed_stages', 'targets', 'targets_id_seq', 'forecast_adjustments', 'forecast_adjustments_id_seq',
                      'forecast_snapshots', 'forecast_snapshots_id_seq')
  ORDER BY c.relname;
 

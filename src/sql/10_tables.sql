@@ -95,7 +95,9 @@ CREATE VIEW territory.hierarchy_signal AS SELECT NULL::int4 AS nothing WHERE fal
 COMMENT ON VIEW territory.hierarchy_signal IS
     'Internal: invalidating this relation tells every backend that the territory hierarchy changed';
 
-SELECT pg_catalog.pg_extension_config_dump('territory.models', 'WHERE name <> ''default''');
+-- Every model is dumped, the install's `default` too: a restore replaces the one CREATE EXTENSION
+-- made with it (territory._models_before_write), so its state, policy and version survive.
+SELECT pg_catalog.pg_extension_config_dump('territory.models', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.models_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.territory_types', '');
 SELECT pg_catalog.pg_extension_config_dump('territory.territory_types_id_seq', '');

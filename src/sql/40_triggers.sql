@@ -38,6 +38,23 @@ END
 $$;
 COMMENT ON FUNCTION territory._check_model_writable(int4) IS 'Internal: error when a model is archived';
 
+-- Internal: refuse a new row in an archived model, unless it is dated before the model was
+-- archived: a restore brings back the territories and rules of archived models.
+CREATE FUNCTION territory._check_model_insertable(model int4, created timestamptz) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM territory.models m
+                    WHERE m.id = _check_model_insertable.model AND m.state = 'archived'
+                      AND _check_model_insertable.created < m.archived_at) THEN
+        PERFORM territory._check_model_writable(model);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._check_model_insertable(int4, timestamptz) IS
+    'Internal: error when a model is archived, unless the new row is dated before it was archived (a restore)';
+
 -- Internal: the model of a new parent, checked against the model the child is in (when known).
 -- A missing parent is an error when must_exist, else left to the foreign key (a parent inserted
 -- later in the same statement).
@@ -80,7 +97,7 @@ BEGIN
                       HINT = 'Name the model of the new territory.';
         END IF;
     END IF;
-    PERFORM territory._check_model_writable(NEW.model_id);
+    PERFORM territory._check_model_insertable(NEW.model_id, NEW.created_at);
     IF NEW.code IS NULL THEN
         NEW.code := territory._new_code(NEW.model_id, NEW.name, NEW.id);
     END IF;
@@ -138,7 +155,19 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.id <> OLD.id THEN
         RAISE EXCEPTION 'the id of territory model % cannot change', OLD.id USING ERRCODE = 'feature_not_supported';
     END IF;
-    IF TG_OP = 'INSERT' OR NEW.state IS DISTINCT FROM OLD.state THEN
+    IF TG_OP = 'INSERT' THEN
+        -- a model of the same id replaces the install's `default` while that has no territories:
+        -- how a restore brings back the dumped `default` over the one CREATE EXTENSION made
+        DELETE FROM territory.models m
+         WHERE m.id = NEW.id AND m.name = 'default'
+           AND NOT EXISTS (SELECT FROM territory.territories t WHERE t.model_id = m.id);
+        -- stamps given (a restore) are kept
+        IF NEW.state = 'active' THEN
+            NEW.activated_at := coalesce(NEW.activated_at, now());
+        ELSIF NEW.state = 'archived' THEN
+            NEW.archived_at := coalesce(NEW.archived_at, now());
+        END IF;
+    ELSIF NEW.state IS DISTINCT FROM OLD.state THEN
         IF NEW.state = 'active' THEN
             NEW.activated_at := now();
         ELSIF NEW.state = 'archived' THEN
@@ -152,7 +181,8 @@ $$;
 COMMENT ON FUNCTION territory._territories_before_insert() IS 'Internal trigger: completes and validates new territories';
 COMMENT ON FUNCTION territory._territories_before_update() IS 'Internal trigger: validates changed territories and serializes moves per model';
 COMMENT ON FUNCTION territory._territories_before_delete() IS 'Internal trigger: refuses deletes in archived models';
-COMMENT ON FUNCTION territory._models_before_write() IS 'Internal trigger: stamps model state changes';
+COMMENT ON FUNCTION territory._models_before_write() IS
+    'Internal trigger: stamps model state changes; a restored model replaces the empty default model of the same id';
 
 CREATE TRIGGER territories_before_insert BEFORE INSERT ON territory.territories
     FOR EACH ROW EXECUTE FUNCTION territory._territories_before_insert();
@@ -197,7 +227,6 @@ BEGIN
     IF r.territory_id IS NULL THEN
         RAISE EXCEPTION 'the territory of a rule must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM territory._check_model_writable(territory._territory_model(r.territory_id));
     r.name := coalesce(nullif(btrim(r.name), ''), 'rule ' || r.id);
     RETURN r;
 END
@@ -211,6 +240,11 @@ CREATE FUNCTION territory._rules_before_write() RETURNS trigger
 AS $$
 BEGIN
     NEW := territory._rule_checked(NEW);
+    IF TG_OP = 'INSERT' THEN
+        PERFORM territory._check_model_insertable(territory._territory_model(NEW.territory_id), NEW.created_at);
+    ELSE
+        PERFORM territory._check_model_writable(territory._territory_model(NEW.territory_id));
+    END IF;
     NEW.expr := territory._compile_rule(NEW.tbl, NEW.criteria, (territory._managed(NEW.tbl)).territory_column);
     RETURN NEW;
 END
@@ -326,3 +360,62 @@ CREATE TRIGGER members_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON t
     FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('membership_signal');
 CREATE TRIGGER territory_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON territory.territory_access
     FOR EACH STATEMENT EXECUTE FUNCTION territory.config_changed('membership_signal');
+
+-- ---------------------------------------------------------------- stages
+
+-- Internal: the installed stages survive a dump and restore as the user left them.  An edit of
+-- an installed stage clears `seeded`, so the row is dumped; a new row (a restore's) replaces the
+-- installed, unedited stage of the same name; deleting or renaming an installed stage records it
+-- in territory.removed_stages, whose rows (a restore's) remove the installed stage again.  The
+-- bookkeeping is skipped for the changes these triggers make themselves.
+CREATE FUNCTION territory._stages_before_write() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF pg_trigger_depth() = 1 THEN
+            NEW.seeded := false;
+        END IF;
+        DELETE FROM territory.stages s WHERE s.stage = NEW.stage AND s.seeded;
+        DELETE FROM territory.removed_stages r WHERE r.stage = NEW.stage;
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        IF (NEW.stage, NEW.category, NEW.probability, NEW.position)
+           IS DISTINCT FROM (OLD.stage, OLD.category, OLD.probability, OLD.position) THEN
+            NEW.seeded := false;
+        END IF;
+        IF NEW.stage <> OLD.stage THEN
+            DELETE FROM territory.removed_stages r WHERE r.stage = NEW.stage;
+        END IF;
+    END IF;
+    IF pg_trigger_depth() = 1 AND (TG_OP = 'DELETE' OR NEW.stage <> OLD.stage)
+       AND EXISTS (SELECT FROM territory._default_stages() d WHERE d.stage = OLD.stage) THEN
+        INSERT INTO territory.removed_stages VALUES (OLD.stage) ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+COMMENT ON FUNCTION territory._stages_before_write() IS
+    'Internal trigger: keeps the installed stages right through a dump and restore (seeded, removed_stages)';
+CREATE TRIGGER stages_before_write BEFORE INSERT OR UPDATE OR DELETE ON territory.stages
+    FOR EACH ROW EXECUTE FUNCTION territory._stages_before_write();
+
+-- Internal: a removed installed stage (a restore's row, not one the stages trigger writes) is
+-- removed again.
+CREATE FUNCTION territory._removed_stages_before_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 THEN
+        DELETE FROM territory.stages s WHERE s.stage = NEW.stage AND s.seeded;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION territory._removed_stages_before_insert() IS
+    'Internal trigger: removes an installed stage recorded as removed (a restore)';
+CREATE TRIGGER removed_stages_before_insert BEFORE INSERT ON territory.removed_stages
+    FOR EACH ROW EXECUTE FUNCTION territory._removed_stages_before_insert();

@@ -17,6 +17,7 @@ REVOKE ALL ON FUNCTION
     territory.config_changed(),
     territory._new_code(int4, text, int4),
     territory._check_model_writable(int4),
+    territory._check_model_insertable(int4, timestamptz),
     territory._territories_before_insert(),
     territory._territories_before_update(),
     territory.check_cycles(),
@@ -98,7 +99,10 @@ REVOKE ALL ON FUNCTION
     territory._target_user(int4, territory.period, text),
     territory._write_target(int4, territory.period, int4, numeric, text),
     territory._largest_remainder(numeric, int4[], numeric[]),
-    territory.snapshot_forecast(territory.period)
+    territory.snapshot_forecast(territory.period),
+    territory._default_stages(),
+    territory._stages_before_write(),
+    territory._removed_stages_before_insert()
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     territory.set_target(int4, territory.period, numeric, text),

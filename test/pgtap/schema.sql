@@ -6,7 +6,7 @@ SELECT plan(35);
 SELECT has_schema('territory');
 SELECT tables_are('territory', ARRAY['models', 'territory_types', 'territories', 'managed_tables', 'rules',
                                    'manual_assignments', 'assignment_log', 'rule_runs', 'rule_run_pending',
-                                   'sales_users', 'members', 'territory_access', 'stages', 'targets',
+                                   'sales_users', 'members', 'territory_access', 'stages', 'removed_stages', 'targets',
                                    'forecast_adjustments', 'forecast_snapshots', 'rotations', 'phone_numbers']);
 SELECT has_pk('territory', 'models', 'models has a primary key');
 SELECT has_pk('territory', 'territory_types', 'territory_types has a primary key');
@@ -28,7 +28,7 @@ SELECT set_eq(
           'territory.assignment_log', 'territory.assignment_log_id_seq', 'territory.rule_runs',
           'territory.rule_runs_id_seq', 'territory.rule_run_pending', 'territory.sales_users',
           'territory.sales_users_id_seq', 'territory.members', 'territory.members_id_seq', 'territory.territory_access',
-          'territory.stages', 'territory.targets', 'territory.targets_id_seq', 'territory.forecast_adjustments',
+          'territory.stages', 'territory.removed_stages', 'territory.targets', 'territory.targets_id_seq', 'territory.forecast_adjustments',
           'territory.forecast_adjustments_id_seq', 'territory.forecast_snapshots', 'territory.forecast_snapshots_id_seq',
           'territory.rotations', 'territory.phone_numbers'],
     'configuration tables and sequences are registered with pg_extension_config_dump');
