@@ -3,13 +3,15 @@
 -- rules on all four kinds of managed tables, manual assignments, sales users and members with
 -- access levels, edited and added stages, targets of every period kind, adjustments and a
 -- snapshot, phone numbers, owner assignment (round robin and load balancing), visibility.
--- psql variables: none needed; it runs in a fresh database as a superuser.
+-- It runs in a fresh database as a superuser; with the psql variable no_archive set, the clone
+-- 'FY2026 plan' stays in planning instead of being archived.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION territory;
 -- fiscal years start in July in this database (set for the session as well: ALTER DATABASE
 -- only applies to new sessions)
 SET territory.fiscal_year_start_month = 7;
+ALTER DATABASE :"DBNAME" SET territory.fiscal_year_start_month = 7;
 
 SELECT territory.add_type('Named', 1) AS named \gset
 SELECT territory.add_type('Region', 2) AS region \gset
@@ -165,7 +167,10 @@ SELECT territory.enable_visibility('deals');
 -- models: the active one cloned twice; one clone archived, one still planning with a change
 SELECT territory.active_model() AS active \gset
 SELECT territory.clone_model(:active, 'FY2026 plan') AS old_plan \gset
+\if :{?no_archive}
+\else
 SELECT territory.archive_model(:old_plan);
+\endif
 SELECT territory.clone_model(:active, 'FY2027 plan') AS new_plan \gset
 SELECT id AS plan_apac FROM territory.territories WHERE model_id = :new_plan AND code = 'APAC' \gset
 SELECT territory.add_territory('Japan', :plan_apac, 'JP', :country);

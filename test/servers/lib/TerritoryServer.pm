@@ -36,6 +36,8 @@ sub run_sql
 sub same_results
 {
 	my ($name, $node_a, $db_a, $node_b, $db_b, $sql, %opts) = @_;
+	# report at the caller's line, and under the caller's $TODO
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
 	my ($ra, $oa, $ea) = run_sql($node_a, $db_a, $sql);
 	my ($rb, $ob, $eb) = run_sql($node_b, $db_b, $sql);
 	my $ok = 1;
@@ -103,6 +105,7 @@ sub crash_lines
 sub no_crash_since
 {
 	my ($node, $from, $name) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
 	my @lines = crash_lines($node, $from);
 	diag(join("\n", @lines)) if @lines;
 	return is(scalar(@lines), 0, $name);
