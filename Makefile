@@ -1,4 +1,4 @@
-# territory: PGXS build.  Targets: all, install, installcheck, test, bench, demo.
+# territory: PGXS build.  Targets: all, install, installcheck, test, bench, demo, fuzz.
 EXTENSION    = territory
 EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" territory.control)
 MODULE_big   = territory
@@ -30,7 +30,7 @@ $(OBJS): $(wildcard src/*.h)
 $(DATA_built): $(SQL_SOURCES) territory.control
 	cat $(SQL_SOURCES) > $@
 
-.PHONY: deps prove test bench demo format
+.PHONY: deps prove test bench demo fuzz format
 
 # Install what building and testing need (Debian; a no-op when everything is there).
 deps:
@@ -60,6 +60,10 @@ demo:
 	$(MAKE) all
 	$(MAKE) install
 	scripts/with-server demo/run
+
+# libFuzzer (clang) on the parsers that build without the server, bounded by FUZZ_RUNS per target.
+fuzz:
+	scripts/run-fuzz
 
 format:
 	clang-format -i src/*.c src/*.h

@@ -19,11 +19,12 @@
  * months into consecutive blocks of its length from an origin month (January, or the fiscal start
  * month), and a value's start is always at the beginning of such a block.  The year in a label
  * lies in 1 .. 9999; with a fiscal start month other than January, FY0001 begins in 1 BC.
+ *
+ * The layout of a value, the month arithmetic and the parsing and printing of the text and
+ * binary forms are in period_parse.c, which needs no server (test/fuzz/ fuzzes it alone); this
+ * file turns its result codes into errors and holds the SQL-callable functions.
  */
 #include "postgres.h"
-
-#include <ctype.h>
-#include <limits.h>
 
 #include "common/hashfn.h"
 #include "datatype/timestamp.h"
@@ -36,55 +37,14 @@
 #include "utils/guc.h"
 #include "utils/sortsupport.h"
 
+#include "period_parse.h"
 #include "territory.h"
-
-typedef enum PeriodKind
-{
-	PERIOD_MONTH = 1,
-	PERIOD_QUARTER,
-	PERIOD_YEAR,
-	PERIOD_FISCAL_QUARTER,
-	PERIOD_FISCAL_YEAR
-} PeriodKind;
-
-#define PERIOD_FIRST_KIND PERIOD_MONTH
-#define PERIOD_LAST_KIND PERIOD_FISCAL_YEAR
-
-/*
- * A period: 8 bytes, int4-aligned, fixed length, passed by reference.
- *
- *		start			absolute first month, year * 12 + month - 1 (2026-11 is 24322)
- *		kind			a PeriodKind
- *		fiscal_start	for the fiscal kinds, the month (1 .. 12) in which the value's fiscal
- *						years start: the setting in force when it was made; 0 for calendar kinds
- *		unused			always 0
- *
- * Equality is equality of all fields; the order is by start, then length, then kind (calendar
- * kinds before fiscal ones), then fiscal start month.
- */
-typedef struct Period
-{
-	int32  start;
-	uint8  kind;
-	uint8  fiscal_start;
-	uint16 unused;
-} Period;
 
 StaticAssertDecl(sizeof(Period) == 8, "territory.period is declared with INTERNALLENGTH = 8");
 
 #define DatumGetPeriodP(X) ((Period *) DatumGetPointer(X))
 #define PG_GETARG_PERIOD_P(n) DatumGetPeriodP(PG_GETARG_DATUM(n))
 #define PG_RETURN_PERIOD_P(x) PG_RETURN_POINTER(x)
-
-/*
- * Binary format: a version byte, the kind, the fiscal start month (0 for calendar kinds), then
- * the start month as a 4-byte integer in network order.
- */
-#define PERIOD_BINARY_VERSION 1
-#define PERIOD_BINARY_LENGTH 7
-
-#define PERIOD_MIN_YEAR 1
-#define PERIOD_MAX_YEAR 9999
 
 /* The text forms, for the hints of input errors. */
 #define PERIOD_FORMS_HINT                                                                          \
@@ -114,88 +74,15 @@ PeriodInit(void)
 
 /* ---------------------------------------------------------------- month arithmetic */
 
-static int64
-FloorDiv(int64 a, int64 b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-static int64
-FloorMod(int64 a, int64 b)
-{
-	return a - FloorDiv(a, b) * b;
-}
-
-static bool
-KindIsFiscal(int kind)
-{
-	return kind == PERIOD_FISCAL_QUARTER || kind == PERIOD_FISCAL_YEAR;
-}
-
-/* Length in months. */
+/* Length in months of a kind that a value holds: unknown kinds cannot happen. */
 static int
 KindMonths(int kind)
 {
-	switch (kind)
-	{
-		case PERIOD_MONTH:
-			return 1;
-		case PERIOD_QUARTER:
-		case PERIOD_FISCAL_QUARTER:
-			return 3;
-		case PERIOD_YEAR:
-		case PERIOD_FISCAL_YEAR:
-			return 12;
-	}
-	elog(ERROR, "unrecognized period kind: %d", kind);
-	return 0; /* keep compiler quiet */
-}
+	int months = PeriodKindMonths(kind);
 
-/*
- * The calendar of a kind and fiscal start month: the absolute month at which its year 0 would
- * start.  A calendar year starts in January of the year it is named after, a fiscal year that
- * starts in another month in the year before the one it is named after.
- */
-static int64
-YearZero(int kind, int fiscal_start)
-{
-	if (!KindIsFiscal(kind) || fiscal_start == 1)
-		return 0;
-	return fiscal_start - 1 - 12;
-}
-
-/* Year of the label of the block that starts at (or contains) an absolute month. */
-static int64
-LabelYear(int kind, int fiscal_start, int64 month)
-{
-	return FloorDiv(month - YearZero(kind, fiscal_start), 12);
-}
-
-/* Month (1 .. 12) or quarter (1 .. 4) within the label year of the block that contains month. */
-static int
-LabelNumber(int kind, int fiscal_start, int64 month)
-{
-	return FloorMod(month - YearZero(kind, fiscal_start), 12) / KindMonths(kind) + 1;
-}
-
-/* Absolute start month of a label: number is the month or quarter, 1 for years. */
-static int64
-LabelStart(int kind, int fiscal_start, int64 year, int number)
-{
-	return YearZero(kind, fiscal_start) + year * 12 + (int64) (number - 1) * KindMonths(kind);
-}
-
-/* First month of the block of this kind that contains month. */
-static int64
-BlockStart(int kind, int fiscal_start, int64 month)
-{
-	return month - FloorMod(month - YearZero(kind, fiscal_start), KindMonths(kind));
-}
-
-static bool
-YearInRange(int64 year)
-{
-	return year >= PERIOD_MIN_YEAR && year <= PERIOD_MAX_YEAR;
+	if (months == 0)
+		elog(ERROR, "unrecognized period kind: %d", kind);
+	return months;
 }
 
 /*
@@ -207,7 +94,7 @@ PeriodAt(const Period *proto, int64 month)
 {
 	Period *result;
 
-	if (!YearInRange(LabelYear(proto->kind, proto->fiscal_start, month)))
+	if (!PeriodYearInRange(PeriodLabelYear(proto->kind, proto->fiscal_start, month)))
 		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("period out of range"),
 						errdetail("The years of periods range from 0001 to 9999.")));
 	result = palloc0(sizeof(Period));
@@ -221,7 +108,7 @@ PeriodAt(const Period *proto, int64 month)
 static DateADT
 MonthDate(int64 month)
 {
-	return date2j((int) FloorDiv(month, 12), (int) FloorMod(month, 12) + 1, 1) -
+	return date2j((int) PeriodFloorDiv(month, 12), (int) PeriodFloorMod(month, 12) + 1, 1) -
 		   POSTGRES_EPOCH_JDATE;
 }
 
@@ -250,117 +137,49 @@ PeriodCmp(const Period *a, const Period *b)
 
 /* ---------------------------------------------------------------- text */
 
-static void SyntaxError(const char *str) pg_attribute_noreturn();
-
-static void
-SyntaxError(const char *str)
-{
-	ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					errmsg("invalid input syntax for type period: \"%s\"", str),
-					errhint(PERIOD_FORMS_HINT)));
-}
-
-/*
- * Reads a run of digits at *s, of at least min and at most max digits unless max is 0; sets
- * *value to the number, or to INT_MAX when there are more than four digits.  False when the run
- * is shorter or longer than allowed.
- */
-static bool
-ReadNumber(const char **s, int min, int max, int *value)
-{
-	int n = 0;
-
-	*value = 0;
-	for (; isdigit((unsigned char) **s); (*s)++, n++)
-		*value = n < 4 ? *value * 10 + (**s - '0') : INT_MAX;
-	return n >= min && (max == 0 || n <= max);
-}
-
 PG_FUNCTION_INFO_V1(territory_period_in);
 Datum
 territory_period_in(PG_FUNCTION_ARGS)
 {
 	const char *str = PG_GETARG_CSTRING(0);
-	const char *s = str;
-	bool		fiscal = false;
-	int			kind;
-	int			year;
-	int			number = 1;
-	int			fiscal_start = 0;
-	Period	   *result;
+	Period	   *result = palloc0(sizeof(Period));
 
-	while (isspace((unsigned char) *s))
-		s++;
-	if (pg_strncasecmp(s, "FY", 2) == 0)
+	switch (PeriodParse(str, fiscal_year_start_month, result))
 	{
-		fiscal = true;
-		s += 2;
+		case PERIOD_PARSE_OK:
+			break;
+		case PERIOD_PARSE_SYNTAX:
+			ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+							errmsg("invalid input syntax for type period: \"%s\"", str),
+							errhint(PERIOD_FORMS_HINT)));
+			break;
+		case PERIOD_PARSE_YEAR_RANGE:
+			ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+							errmsg("period year out of range: \"%s\"", str),
+							errdetail("The years of periods range from 0001 to 9999.")));
+			break;
+		case PERIOD_PARSE_MONTH_RANGE:
+			ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+							errmsg("period month out of range: \"%s\"", str),
+							errdetail("Months are numbered from 01 to 12.")));
+			break;
+		case PERIOD_PARSE_QUARTER_RANGE:
+			ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+							errmsg("period quarter out of range: \"%s\"", str),
+							errdetail("Quarters are numbered from Q1 to Q4.")));
+			break;
 	}
-	if (!ReadNumber(&s, 4, 0, &year))
-		SyntaxError(str);
-	kind = fiscal ? PERIOD_FISCAL_YEAR : PERIOD_YEAR;
-	if (s[0] == '-' && (s[1] == 'Q' || s[1] == 'q'))
-	{
-		s += 2;
-		if (!ReadNumber(&s, 1, 1, &number))
-			SyntaxError(str);
-		kind = fiscal ? PERIOD_FISCAL_QUARTER : PERIOD_QUARTER;
-	}
-	else if (s[0] == '-' && !fiscal)
-	{
-		s++;
-		if (!ReadNumber(&s, 2, 2, &number))
-			SyntaxError(str);
-		kind = PERIOD_MONTH;
-	}
-	while (isspace((unsigned char) *s))
-		s++;
-	if (*s != '\0')
-		SyntaxError(str);
-
-	if (!YearInRange(year))
-		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-						errmsg("period year out of range: \"%s\"", str),
-						errdetail("The years of periods range from 0001 to 9999.")));
-	if (kind == PERIOD_MONTH && (number < 1 || number > 12))
-		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-						errmsg("period month out of range: \"%s\"", str),
-						errdetail("Months are numbered from 01 to 12.")));
-	if (KindMonths(kind) == 3 && (number < 1 || number > 4))
-		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-						errmsg("period quarter out of range: \"%s\"", str),
-						errdetail("Quarters are numbered from Q1 to Q4.")));
-
-	if (fiscal)
-		fiscal_start = fiscal_year_start_month;
-	result = palloc0(sizeof(Period));
-	result->start = (int32) LabelStart(kind, fiscal_start, year, number);
-	result->kind = kind;
-	result->fiscal_start = fiscal_start;
 	PG_RETURN_PERIOD_P(result);
 }
 
 static char *
 PeriodLabel(const Period *p)
 {
-	int year = (int) LabelYear(p->kind, p->fiscal_start, p->start);
-	int number = LabelNumber(p->kind, p->fiscal_start, p->start);
+	char label[PERIOD_LABEL_SIZE];
 
-	switch (p->kind)
-	{
-		case PERIOD_MONTH:
-			return psprintf("%04d-%02d", year, number);
-		case PERIOD_QUARTER:
-			return psprintf("%04d-Q%d", year, number);
-		case PERIOD_YEAR:
-			return psprintf("%04d", year);
-		case PERIOD_FISCAL_QUARTER:
-			return psprintf("FY%04d-Q%d", year, number);
-		case PERIOD_FISCAL_YEAR:
-			return psprintf("FY%04d", year);
-	}
-	elog(ERROR, "unrecognized period kind: %d", p->kind);
-	return NULL; /* keep compiler quiet */
+	if (PeriodFormat(p, label, sizeof(label)) < 0)
+		elog(ERROR, "unrecognized period kind: %d", p->kind);
+	return pstrdup(label);
 }
 
 PG_FUNCTION_INFO_V1(territory_period_out);
@@ -386,32 +205,39 @@ Datum
 territory_period_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo buf = (StringInfo) PG_GETARG_POINTER(0);
-	int		   version;
-	Period	  *result;
+	Period	  *result = palloc0(sizeof(Period));
+	int		   value;
 
-	if (buf->len - buf->cursor < PERIOD_BINARY_LENGTH)
-		BinaryError("An external period has %d bytes.", PERIOD_BINARY_LENGTH);
-	version = pq_getmsgbyte(buf);
-	if (version != PERIOD_BINARY_VERSION)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-						errmsg("unsupported period version number %d", version)));
-
-	result = palloc0(sizeof(Period));
-	result->kind = pq_getmsgbyte(buf);
-	result->fiscal_start = pq_getmsgbyte(buf);
-	result->start = (int32) pq_getmsgint(buf, 4);
-
-	if (result->kind < PERIOD_FIRST_KIND || result->kind > PERIOD_LAST_KIND)
-		BinaryError("Kind %d is unknown.", result->kind);
-	if (KindIsFiscal(result->kind) && (result->fiscal_start < 1 || result->fiscal_start > 12))
-		BinaryError("Fiscal start month %d is out of range.", result->fiscal_start);
-	if (!KindIsFiscal(result->kind) && result->fiscal_start != 0)
-		BinaryError("A calendar period has fiscal start month %d instead of 0.",
-					result->fiscal_start);
-	if (BlockStart(result->kind, result->fiscal_start, result->start) != result->start)
-		BinaryError("Month %d does not start a period of the kind.", result->start);
-	if (!YearInRange(LabelYear(result->kind, result->fiscal_start, result->start)))
-		BinaryError("Month %d is outside the years 0001 to 9999.", result->start);
+	switch (PeriodDecode((const unsigned char *) buf->data + buf->cursor, buf->len - buf->cursor,
+						 result, &value))
+	{
+		case PERIOD_RECV_OK:
+			break;
+		case PERIOD_RECV_SHORT:
+			BinaryError("An external period has %d bytes.", PERIOD_BINARY_LENGTH);
+			break;
+		case PERIOD_RECV_VERSION:
+			ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+							errmsg("unsupported period version number %d", value)));
+			break;
+		case PERIOD_RECV_KIND:
+			BinaryError("Kind %d is unknown.", value);
+			break;
+		case PERIOD_RECV_FISCAL_START:
+			BinaryError("Fiscal start month %d is out of range.", value);
+			break;
+		case PERIOD_RECV_CALENDAR_FISCAL:
+			BinaryError("A calendar period has fiscal start month %d instead of 0.", value);
+			break;
+		case PERIOD_RECV_UNALIGNED:
+			BinaryError("Month %d does not start a period of the kind.", value);
+			break;
+		case PERIOD_RECV_YEAR_RANGE:
+			BinaryError("Month %d is outside the years 0001 to 9999.", value);
+			break;
+	}
+	/* the caller sees that nothing follows */
+	buf->cursor += PERIOD_BINARY_LENGTH;
 	PG_RETURN_PERIOD_P(result);
 }
 
@@ -419,14 +245,12 @@ PG_FUNCTION_INFO_V1(territory_period_send);
 Datum
 territory_period_send(PG_FUNCTION_ARGS)
 {
-	Period		  *p = PG_GETARG_PERIOD_P(0);
+	unsigned char  data[PERIOD_BINARY_LENGTH];
 	StringInfoData buf;
 
+	PeriodEncode(PG_GETARG_PERIOD_P(0), data);
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, PERIOD_BINARY_VERSION);
-	pq_sendbyte(&buf, p->kind);
-	pq_sendbyte(&buf, p->fiscal_start);
-	pq_sendint32(&buf, p->start);
+	pq_sendbytes(&buf, (const char *) data, PERIOD_BINARY_LENGTH);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -594,12 +418,12 @@ territory_period_of(PG_FUNCTION_ARGS)
 	if (DATE_NOT_FINITE(d))
 		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("period out of range"),
 						errdetail("An infinite date lies in no period.")));
-	if (KindIsFiscal(proto.kind))
+	if (PeriodKindIsFiscal(proto.kind))
 		proto.fiscal_start = fiscal_year_start_month;
 
 	j2date(d + POSTGRES_EPOCH_JDATE, &year, &month, &day);
 	PG_RETURN_PERIOD_P(PeriodAt(
-		&proto, BlockStart(proto.kind, proto.fiscal_start, (int64) year * 12 + month - 1)));
+		&proto, PeriodBlockStart(proto.kind, proto.fiscal_start, (int64) year * 12 + month - 1)));
 }
 
 PG_FUNCTION_INFO_V1(territory_period_next);
