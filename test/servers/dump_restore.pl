@@ -58,23 +58,6 @@ my @keys = split /\n/, $node->safe_psql('plan', 'SELECT key FROM territory.sales
 push @keys, 'nobody-at-all';
 my @managed = qw(accounts leads contacts deals);
 
-# What is known not to round-trip (reported; the assertions stay, as TODO).
-my $stages_todo = 'an edit of a seeded stage (Negotiation: probability 70, position 55) is lost: '
-  . 'territory.stages is dumped WHERE NOT seeded and CREATE EXTENSION seeds the defaults again';
-my %table_todo = (
-	models => 'the default model is dumped WHERE name <> \'default\': its row is made again by '
-	  . 'CREATE EXTENSION, with new created_at and activated_at (and any other edit of it is lost)',
-	stages => $stages_todo);
-
-# The workaround doc/forecasts.md gives for edited seeded stages: edit them again after the
-# restore (so that the forecasts can be compared).
-sub reapply_stage_edit
-{
-	my ($db) = @_;
-	$node->safe_psql($db,
-		q{UPDATE territory.stages SET probability = 70, position = 55 WHERE stage = 'Negotiation' AND probability <> 70});
-}
-
 # Everything that should be equal between a database and its restored copy.
 sub compare_restored
 {
@@ -85,7 +68,6 @@ sub compare_restored
 	cmp_ok(scalar(@tables), '>=', 15, "$src: the territory schema has its tables");
 	for my $t (@tables)
 	{
-		local $TODO = $TODO // $table_todo{$t};
 		same_results("$dst: territory.$t (every column, every row)", $node, $src, $node, $dst,
 			"SELECT t::text FROM territory.$t t ORDER BY 1",
 			allow_empty => scalar($t =~ /^(rule_runs|rule_run_pending)$/));
@@ -115,16 +97,10 @@ sub compare_restored
 		SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2});
 	same_results("$dst: the extension", $node, $src, $node, $dst, q{
 		SELECT extversion, extconfig::regclass[]::text, extcondition FROM pg_extension WHERE extname = 'territory'});
-	same_results("$dst: models (but the default model's timestamps)", $node, $src, $node, $dst,
-		'SELECT id, name, state, assignment_policy, version, archived_at FROM territory.models ORDER BY id');
-	{
-		local $TODO = $TODO // $stages_todo;
-		same_results("$dst: stages (an edited seeded stage, an added one)", $node, $src, $node, $dst,
-			'SELECT s::text FROM territory.stages s ORDER BY position');
-	}
-	reapply_stage_edit($dst);
-	same_results("$dst: stages after editing the seeded stage again", $node, $src, $node, $dst,
-		'SELECT stage, category, probability, position FROM territory.stages ORDER BY position');
+	same_results("$dst: models (the default model's stamps included)", $node, $src, $node, $dst,
+		'SELECT m::text FROM territory.models m ORDER BY id');
+	same_results("$dst: stages (an edited installed stage, an added one)", $node, $src, $node, $dst,
+		'SELECT s::text FROM territory.stages s ORDER BY position');
 	same_results("$dst: hierarchy of every model", $node, $src, $node, $dst,
 		'SELECT m.id, t.* FROM territory.models m, territory.tree(m.id) t ORDER BY m.id');
 	same_results("$dst: forecast of a quarter", $node, $src, $node, $dst,
@@ -219,9 +195,6 @@ sub compare_behaviour
 # A database with an archived model.
 {
 	my ($ret, $err) = dump_restore('archived', 'archived_copy');
-	local $TODO = 'restoring territories of an archived model fails: the insert trigger of '
-	  . 'territory.territories refuses rows of an archived model ("territory model 2 is archived"), '
-	  . 'the COPY of territory.territories fails and every table that references it with it';
 	is($ret, 0, 'pg_restore of a database with an archived model succeeds');
 	is(join("\n", grep { /error/ } split /\n/, $err), '', 'pg_restore of a database with an archived model reports no error');
 	compare_restored('archived', 'archived_copy');
@@ -239,13 +212,13 @@ compare_restored('plan', 'plan_copy');
 my ($ret_fy, $err_fy) = dump_restore('plan', 'plan_copy_fy',
 	PGOPTIONS => '-c territory.fiscal_year_start_month=7');
 is($ret_fy, 0, 'pg_restore with the fiscal start month of the source succeeds');
-reapply_stage_edit('plan_copy_fy');
 same_results('fiscal periods keep their dates when restored with the setting of the source',
 	$node, 'plan', $node, 'plan_copy_fy', $fiscal_sql);
 {
-	local $TODO = 'territory.period is dumped in its text form (FY2027), which does not carry the '
-	  . 'fiscal start month; a plain pg_restore into a new database reads it under the default '
-	  . 'setting (January), so FY2027 of a July database becomes 2027-01-01 .. 2028-01-01';
+	local $TODO = 'documented in doc/operations.md: territory.period is dumped in its text form '
+	  . '(FY2027), read under the fiscal_year_start_month of the restoring session; a plain '
+	  . 'pg_restore into a new database with the default setting (January) reads FY2027 of a July '
+	  . 'database as 2027-01-01 .. 2028-01-01';
 	same_results('fiscal periods keep their dates after a plain pg_restore', $node, 'plan', $node, 'plan_copy', $fiscal_sql);
 }
 
@@ -268,14 +241,9 @@ $node->safe_psql('renamed', q{
 });
 my ($r_policy) = dump_restore('policy', 'policy_copy');
 is($r_policy, 0, 'pg_restore of a database whose default model has another assignment policy succeeds');
+same_results('the assignment policy of the default model survives pg_restore', $node, 'policy', $node,
+	'policy_copy', 'SELECT id, name, state, assignment_policy FROM territory.models ORDER BY id');
 {
-	local $TODO = $table_todo{models};
-	same_results('the assignment policy of the default model survives pg_restore', $node, 'policy', $node,
-		'policy_copy', 'SELECT id, name, state, assignment_policy FROM territory.models ORDER BY id');
-}
-{
-	local $TODO = 'the default model, renamed, is dumped (WHERE name <> \'default\') and its COPY collides '
-	  . 'with the row CREATE EXTENSION made: duplicate key value violates unique constraint "models_pkey"';
 	my ($r, $e) = dump_restore('renamed', 'renamed_copy');
 	is($r, 0, 'pg_restore of a database whose default model was renamed succeeds');
 	is(join("\n", grep { /error/ } split /\n/, $e), '', 'pg_restore of a renamed default model reports no error');

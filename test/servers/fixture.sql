@@ -1,7 +1,7 @@
 -- A small but complete territory setup shared by the server tests (standby.pl, dump_restore.pl):
 -- models (the active one, a clone that was archived, a planning clone), types, a hierarchy,
 -- rules on all four kinds of managed tables, manual assignments, sales users and members with
--- access levels, edited and added stages, targets of every period kind, adjustments and a
+-- access levels, edited, renamed, deleted and added stages, targets of every period kind, adjustments and a
 -- snapshot, phone numbers, owner assignment (round robin and load balancing), visibility.
 -- It runs in a fresh database as a superuser; with the psql variable no_archive set, the clone
 -- 'FY2026 plan' stays in planning instead of being archived.
@@ -96,8 +96,10 @@ SELECT territory.set_access(:uki, 'contact', 'none');
 SELECT territory.set_owner_assignment(:usw, 'round_robin');
 SELECT territory.set_owner_assignment(:dach, 'load_balanced');
 
--- stages: one seeded stage edited, one of our own added
+-- stages: one installed stage edited, one renamed, one deleted, one of our own added
 UPDATE territory.stages SET probability = 70, position = 55 WHERE stage = 'Negotiation';
+UPDATE territory.stages SET stage = 'Discovery' WHERE stage = 'Qualification';
+DELETE FROM territory.stages WHERE stage = 'Value Proposition';
 INSERT INTO territory.stages (stage, category, probability, position) VALUES ('Verbal', 'commit', 90, 62);
 
 -- records (deterministic), with owners given or left to owner assignment
