@@ -4,7 +4,9 @@ EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" territory.con
 MODULE_big   = territory
 OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
-DATA         = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
+# Released install scripts (frozen, never edited) and the upgrade scripts between versions.
+RELEASED     = $(sort $(wildcard src/sql/released/$(EXTENSION)--*.sql))
+DATA         = $(RELEASED) $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
 
 # The install script is the SQL sources in src/sql, by kind, in file-name order.
 SQL_SOURCES  = $(sort $(wildcard src/sql/*.sql))
@@ -23,6 +25,11 @@ EXTRA_CLEAN  = results_regress results_iso results_bench results_bench.log regre
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The version in development is built from src/sql; a released one is only ever the frozen file.
+ifneq ($(filter src/sql/released/$(DATA_built),$(RELEASED)),)
+$(error $(EXTVERSION) is released (src/sql/released/$(DATA_built)): raise default_version in territory.control)
+endif
+
 # Every object depends on every header (PGXS tracks none): a struct changed in a header must not
 # leave objects compiled against its old layout.
 $(OBJS): $(wildcard src/*.h)
@@ -30,7 +37,7 @@ $(OBJS): $(wildcard src/*.h)
 $(DATA_built): $(SQL_SOURCES) territory.control
 	cat $(SQL_SOURCES) > $@
 
-.PHONY: deps prove test bench demo fuzz format
+.PHONY: deps prove upgradecheck test bench demo fuzz format
 
 # Install what building and testing need (Debian; a no-op when everything is there).
 deps:
@@ -39,6 +46,11 @@ deps:
 # pgTAP suites, against the server in PGHOST/PGPORT.
 prove:
 	scripts/run-pgtap test/pgtap
+
+# Upgrade equivalence: every released version plus ALTER EXTENSION UPDATE equals a fresh install,
+# against the server in PGHOST/PGPORT.
+upgradecheck:
+	test/upgrade/run
 
 # Everything: dependencies, build, install, then on a throw-away server every suite and the
 # benchmarks at size S, to see that they work (their tables go to results_bench/).
