@@ -150,13 +150,15 @@ SELECT format('SELECT pg_temp.fuzz_chunk(%s)', least(250, :inputs - c)) FROM gen
 
 \pset footer off
 \pset tuples_only on
+\pset format unaligned
 \echo 'input driver: outcomes by function and SQLSTATE'
-SELECT format('  %-34s %-6s %6s  e.g. %s', fn, state, count(*), left(min(input), 60))
+SELECT format('  %-34s %-6s %6s  e.g. %s', fn, state, count(*),
+              quote_literal(left(regexp_replace(min(input) FILTER (WHERE input <> ''), '[[:cntrl:]]', '?', 'g'), 50)))
   FROM outcomes WHERE state NOT LIKE 'WRONG%' GROUP BY fn, state ORDER BY fn, state;
 SELECT format('input driver: %s calls on %s inputs, %s unexpected', count(*),
               count(*) FILTER (WHERE fn IN ('normalize_phone', 'route_call', 'period input')),
               count(*) FILTER (WHERE state NOT IN (SELECT state FROM expected_states)))
   FROM outcomes;
 \echo 'input driver: unexpected outcomes (first 20):'
-SELECT format('  UNEXPECTED %s %s on %L', fn, state, left(input, 200))
+SELECT format('  UNEXPECTED %s %s on %L', fn, state, left(input, 300))
   FROM outcomes WHERE state NOT IN (SELECT state FROM expected_states) LIMIT 20;
