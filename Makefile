@@ -20,7 +20,8 @@ ISOLATION_OPTS = --inputdir=test --outputdir=results_iso
 
 PG_CONFIG   ?= pg_config
 PG_CFLAGS   += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
-EXTRA_CLEAN  = results_regress results_iso results_bench results_bench.log regression.diffs regression.out bench/results/*.tmp
+EXTRA_CLEAN  = results_regress results_iso results_bench results_bench.log results_sqlsmith results_deb \
+               regression.diffs regression.out bench/results/*.tmp
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -54,11 +55,13 @@ upgradecheck:
 
 # Everything: dependencies, build, install, then on a throw-away server every suite and the
 # benchmarks at size S, to see that they work (their tables go to results_bench/).
+# (The throw-away server is on port 55400: the package build makes its own, on the first free
+# port from 5432.)
 test:
 	scripts/install-deps
 	$(MAKE) all
 	$(MAKE) install
-	scripts/with-server scripts/run-suites
+	TERRITORY_PORT=55400 scripts/with-server scripts/run-suites
 
 SIZE ?= M
 bench:
