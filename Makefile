@@ -20,7 +20,7 @@ ISOLATION_OPTS = --inputdir=test --outputdir=results_iso
 
 PG_CONFIG   ?= pg_config
 PG_CFLAGS   += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
-EXTRA_CLEAN  = results_regress results_iso results_bench results_bench.log results_sqlsmith results_deb \
+EXTRA_CLEAN  = results_regress results_iso results_bench results_bench.log results_sqlsmith results_deb results_valgrind \
                regression.diffs regression.out bench/results/*.tmp
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
