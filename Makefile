@@ -55,13 +55,11 @@ upgradecheck:
 
 # Everything: dependencies, build, install, then on a throw-away server every suite and the
 # benchmarks at size S, to see that they work (their tables go to results_bench/).
-# (The throw-away server is on port 55400: the package build makes its own, on the first free
-# port from 5432.)
 test:
 	scripts/install-deps
 	$(MAKE) all
 	$(MAKE) install
-	TERRITORY_PORT=55400 scripts/with-server scripts/run-suites
+	scripts/with-server scripts/run-suites
 
 SIZE ?= M
 bench:
