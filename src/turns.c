@@ -177,16 +177,22 @@ LastTurn(Relation rel, Relation irel, int32 territory)
 	return last;
 }
 
+/* Room for one more taken turn: grown before a turn is taken, so remembering it cannot fail. */
+static void
+RoomForTaken(void)
+{
+	if (ntaken < maxtaken)
+		return;
+	maxtaken = Max(64, maxtaken * 2);
+	taken = taken == NULL
+		? MemoryContextAlloc(TopMemoryContext, sizeof(TakenTurn) * maxtaken)
+		: repalloc(taken, sizeof(TakenTurn) * maxtaken);
+}
+
 static void
 Remember(Oid relid, int32 territory, int64 turn, uint64 generation)
 {
-	if (ntaken == maxtaken)
-	{
-		maxtaken = Max(64, maxtaken * 2);
-		taken = taken == NULL
-			? MemoryContextAlloc(TopMemoryContext, sizeof(TakenTurn) * maxtaken)
-			: repalloc(taken, sizeof(TakenTurn) * maxtaken);
-	}
+	Assert(ntaken < maxtaken);
 	taken[ntaken].relid = relid;
 	taken[ntaken].territory = territory;
 	taken[ntaken].turn = turn;
@@ -210,12 +216,7 @@ TurnTake(Relation rel, Relation irel, int32 territory, int *pin)
 	int64		turn;
 
 	TurnsAttach();
-	/* room to remember the turn, before it is taken */
-	if (ntaken == maxtaken)
-	{
-		Remember(relid, territory, 0, 0);
-		ntaken--;
-	}
+	RoomForTaken();
 	for (;;)
 	{
 		LWLockAcquire(&turns->lock, LW_EXCLUSIVE);
