@@ -61,6 +61,30 @@ SELECT territory.add_territory('Late', model => :draft);
 SELECT territory.rename_territory(:latam, 'Latin America');
 DELETE FROM territory.territories WHERE id = :latam;
 SELECT name FROM territory.territories WHERE id = :latam;
+-- a row dated before the model was archived may still be inserted (a restore loads the
+-- territories and rules of an archived model after its row), a new one not
+INSERT INTO territory.territories (model_id, name, code) VALUES (:draft, 'New', 'NEW');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO territory.territories (model_id, name, code, created_at)
+    SELECT :draft, 'Restored', 'RESTORED', archived_at - interval '1 day' FROM territory.models WHERE id = :draft
+    RETURNING name, code;
+BEGIN;
+CREATE TABLE arch_accounts (id int PRIMARY KEY, country text, owner_id text);
+SELECT territory.manage_table('arch_accounts', 'account');
+SAVEPOINT refused;
+INSERT INTO territory.rules (territory_id, tbl, name, criteria)
+    SELECT id, 'arch_accounts', 'new', $$country = 'BR'$$ FROM territory.territories WHERE code = 'RESTORED';
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK TO refused;
+INSERT INTO territory.rules (territory_id, tbl, name, criteria, created_at)
+    SELECT t.id, 'arch_accounts', 'restored', $$country = 'BR'$$, m.archived_at - interval '1 day'
+      FROM territory.territories t JOIN territory.models m ON m.id = t.model_id WHERE t.code = 'RESTORED'
+    RETURNING name, criteria;
+SAVEPOINT refused;
+UPDATE territory.rules SET criteria = $$country = 'AR'$$ WHERE name = 'restored';
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK TO refused;
+ROLLBACK;
 
 -- tree() of the active model when no model is active
 BEGIN;
