@@ -26,6 +26,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
@@ -43,6 +44,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #include "territory.h"
@@ -757,10 +759,23 @@ territory_cascade_trigger(PG_FUNCTION_ARGS)
 				continue;
 			for (i = 0; i < t->ndependents; i++)
 			{
+				Oid			save_user;
+				int			save_context;
+
+				/*
+				 * As the owner of the contact or deal table, exempt from its forced policies, the
+				 * way foreign key actions run: the user was allowed to change the account, and the
+				 * records that follow it must follow it all, whether or not the user may edit them
+				 * (the update rewrites only their territories, which the user cannot choose).
+				 */
+				GetUserIdAndSecContext(&save_user, &save_context);
+				SetUserIdAndSecContext(TerritoryRelationOwner(t->dependent_relids[i]),
+									   save_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
 				SPI_connect();
 				if (SPI_execute_plan((SPIPlanPtr) t->dependent_plans[i], &key, NULL, false, 0) < 0)
 					elog(ERROR, "could not reassign the contacts and deals of an account");
 				SPI_finish();
+				SetUserIdAndSecContext(save_user, save_context);
 			}
 		}
 	}

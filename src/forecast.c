@@ -197,8 +197,7 @@ TextMapFind(const TextMap *m, Datum d)
 
 	if (m->n == 0)
 		return NULL;
-	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
-		v = pg_detoast_datum_packed(v);
+	v = pg_detoast_datum_packed(v); /* out of line or compressed: read in; short: in place */
 	text = VARDATA_ANY(v);
 	len = VARSIZE_ANY_EXHDR(v);
 	e = TextMapSlot(m, text, len, hash_bytes((const unsigned char *) text, len));
@@ -263,8 +262,7 @@ NumericCents(Datum d)
 	int16		digit;
 	int32		e;
 
-	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
-		v = pg_detoast_datum_packed(v);
+	v = pg_detoast_datum_packed(v); /* out of line or compressed: read in; short: in place */
 	data = VARDATA_ANY(v);
 	len = VARSIZE_ANY_EXHDR(v);
 	if (len < sizeof(uint16))

@@ -1013,7 +1013,7 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 	{
 		/* the contact and deal tables that follow this account table */
 		if (SPI_execute_with_args("SELECT format('UPDATE %I.%I SET %I = %I WHERE %I OPERATOR(pg_catalog.=) $1',"
-								  " n.nspname, c.relname, m.account_column, m.account_column, m.account_column)"
+								  " n.nspname, c.relname, m.account_column, m.account_column, m.account_column), c.oid"
 								  " FROM territory.managed_tables m"
 								  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.tbl"
 								  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
@@ -1023,11 +1023,15 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 		t->ndependents = SPI_processed;
 		/* in the matcher's memory: SPI's goes at SPI_finish() */
 		t->dependent_plans = MemoryContextAlloc(cxt, sizeof(void *) * Max(SPI_processed, 1));
+		t->dependent_relids = MemoryContextAlloc(cxt, sizeof(Oid) * Max(SPI_processed, 1));
 		{
 			SPITupleTable *tt = SPI_tuptable;
 
 			for (i = 0; i < tt->numvals; i++)
 			{
+				bool		isnull;
+
+				t->dependent_relids[i] = DatumGetObjectId(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
 				/* the parameter is the account's key; the plan compares it across types if need be */
 				t->dependent_plans[i] = KeepPlan(SPI_getvalue(tt->vals[i], tt->tupdesc, 1), 1,
 												 &t->key_type);

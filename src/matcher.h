@@ -32,6 +32,7 @@ typedef struct ManagedTable
 	/* accounts: the contact and deal tables that follow them, and how to reassign those */
 	int32		ndependents;
 	void	  **dependent_plans;	/* SPIPlanPtr: UPDATE dep SET acc = acc WHERE acc = $1 */
+	Oid		   *dependent_relids;	/* the tables those plans update */
 } ManagedTable;
 
 typedef struct MatchRule

@@ -19,9 +19,11 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_class.h"
 #include "access/htup_details.h"
 #include "executor/spi.h"
 #include "utils/snapmgr.h"
+#include "access/xact.h"
 
 #include "territory.h"
 #include "matcher.h"
@@ -75,17 +77,25 @@ TerritoryRelid(const char *relname)
 	return relid;
 }
 
+/* The owner of a namespace (NAMESPACEOID) or of a relation (RELOID). */
 static Oid
-get_namespace_owner(Oid nspid)
+CatalogOwner(int cacheid, Oid oid)
 {
-	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
+	HeapTuple	tup = SearchSysCache1(cacheid, ObjectIdGetDatum(oid));
 	Oid			owner;
 
 	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for namespace %u", nspid);
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+		elog(ERROR, "cache lookup failed for object %u", oid);
+	owner = cacheid == NAMESPACEOID ? ((Form_pg_namespace) GETSTRUCT(tup))->nspowner
+		: ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+Oid
+TerritoryRelationOwner(Oid relid)
+{
+	return CatalogOwner(RELOID, relid);
 }
 
 /*
@@ -98,7 +108,7 @@ get_namespace_owner(Oid nspid)
 void
 TerritoryBecomeOwner(TerritoryUser *save)
 {
-	Oid			owner = get_namespace_owner(get_namespace_oid(TERRITORY_SCHEMA, false));
+	Oid			owner = CatalogOwner(NAMESPACEOID, get_namespace_oid(TERRITORY_SCHEMA, false));
 
 	GetUserIdAndSecContext(&save->userid, &save->sec_context);
 	SetUserIdAndSecContext(owner, save->sec_context | SECURITY_LOCAL_USERID_CHANGE);
@@ -115,13 +125,20 @@ TerritoryRestoreUser(const TerritoryUser *save)
  *		Bracket SPI reads of the configuration tables for a per-backend cache.  They read the
  *		latest committed configuration (and the transaction's own changes), like the catalogs,
  *		whatever the isolation level: a cache built from an older snapshot would stay in the
- *		backend after its transaction and keep a configuration that no longer exists.
+ *		backend after its transaction and keep a configuration that no longer exists.  In parallel
+ *		mode no snapshot may be taken: a parallel worker, or a leader running a parallel plan,
+ *		reads with the statement's snapshot, the one the leader gave its workers, and Begin
+ *		returns true: a cache built so is good for the current transaction only.
  */
-void
+bool
 TerritoryConfigBegin(void)
 {
+	/* no new snapshot in parallel mode (a worker, or the leader while it runs a parallel plan) */
+	bool		transient = IsInParallelMode();
+
 	SPI_connect();
-	PushActiveSnapshot(GetLatestSnapshot());
+	PushActiveSnapshot(transient ? GetActiveSnapshot() : GetLatestSnapshot());
+	return transient;
 }
 
 void

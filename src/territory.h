@@ -45,9 +45,10 @@ typedef struct TerritoryUser
 	int			sec_context;
 } TerritoryUser;
 
+extern Oid	TerritoryRelationOwner(Oid relid);
 extern void TerritoryBecomeOwner(TerritoryUser *save);
 extern void TerritoryRestoreUser(const TerritoryUser *save);
-extern void TerritoryConfigBegin(void);
+extern bool TerritoryConfigBegin(void);
 extern void TerritoryConfigEnd(void);
 
 /* assign.c */

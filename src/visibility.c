@@ -68,6 +68,19 @@
 /* territory.user */
 static char *user_setting = NULL;
 
+/*
+ * Bumped whenever territory.user takes a value (SET, SET LOCAL, set_config, a function's SET
+ * clause, the restore at the end of a transaction or function): what was resolved or cached for
+ * one identity is never used for another, whatever the transaction, statement or call site.
+ */
+static uint64 identity_epoch = 1;
+
+static void
+UserSettingAssign(const char *newval, void *extra)
+{
+	identity_epoch++;
+}
+
 typedef struct SalesUser
 {
 	int32		id;
@@ -91,9 +104,17 @@ typedef struct Membership
 	DateADT		valid_to;		/* DATEVAL_NOEND when open */
 } Membership;
 
+/*
+ * Sales user keys are shorter than 128 bytes (sales_users_key_check), logins are names; a name
+ * key is "k:" or "l:" and the whole of one of them.  A longer setting names nobody: it is never
+ * cut to a key that exists.
+ */
+#define USER_KEY_MAX 127
+#define NAME_KEY_SIZE (2 + USER_KEY_MAX + 1)
+
 typedef struct UserSlot
 {
-	char		name[NAMEDATALEN * 2];	/* hash key: a user key or a login (prefixed) */
+	char		name[NAME_KEY_SIZE];	/* hash key: a user key or a login (prefixed) */
 	int32		user;
 } UserSlot;
 
@@ -126,6 +147,8 @@ typedef struct Visibility
 } Visibility;
 
 static Visibility *visibility = NULL;
+/* built in parallel mode from the statement's snapshot: good in this transaction only */
+static LocalTransactionId visibility_transient_lxid = InvalidLocalTransactionId;
 static bool visibility_valid = false;	/* users */
 static bool members_valid = false;	/* memberships and access levels */
 static Oid	visibility_signal = InvalidOid;
@@ -188,7 +211,7 @@ VisibilityInit(void)
 							   "The sales user whose records this session sees (their key).",
 							   "Empty: the sales user whose login is the current role. Only roles "
 							   "granted SET on this parameter may set it.",
-							   &user_setting, "", PGC_SUSET, 0, NULL, NULL, NULL);
+							   &user_setting, "", PGC_SUSET, 0, NULL, UserSettingAssign, NULL);
 }
 
 /* ---------------------------------------------------------------- building */
@@ -225,13 +248,19 @@ AccessIndex(const char *access)
 	return -1;
 }
 
-static void
+/* The hash key of a user key or login in buf (NAME_KEY_SIZE bytes); false when too long for any. */
+static bool
 NameKey(char *buf, char prefix, const char *name)
 {
-	memset(buf, 0, NAMEDATALEN * 2);
+	size_t		len = strlen(name);
+
+	memset(buf, 0, NAME_KEY_SIZE);
+	if (len > USER_KEY_MAX)
+		return false;
 	buf[0] = prefix;
 	buf[1] = ':';
-	strlcpy(buf + 2, name, NAMEDATALEN * 2 - 2);
+	memcpy(buf + 2, name, len);
+	return true;
 }
 
 static int
@@ -257,7 +286,8 @@ BuildVisibility(void)
 	v->cxt = cxt;
 
 	TerritoryBecomeOwner(&save);
-	TerritoryConfigBegin();
+	if (TerritoryConfigBegin())
+		visibility_transient_lxid = MyProc->lxid;
 
 	if (SPI_execute("SELECT id, key, login, manager_id, sees_all, active FROM territory.sales_users"
 					" ORDER BY id", true, 0) != SPI_OK_SELECT)
@@ -272,7 +302,7 @@ BuildVisibility(void)
 						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	v->by_id = by_id;
 	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = NAMEDATALEN * 2;
+	ctl.keysize = NAME_KEY_SIZE;
 	ctl.entrysize = sizeof(UserSlot);
 	ctl.hcxt = cxt;
 	v->by_name = hash_create("territory users by name", Max(v->nusers * 2, 16), &ctl,
@@ -289,7 +319,7 @@ BuildVisibility(void)
 			char	   *login;
 			int32	   *e;
 			UserSlot   *slot;
-			char		buf[NAMEDATALEN * 2];
+			char		buf[NAME_KEY_SIZE];
 
 			u->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 			u->key = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
@@ -302,12 +332,13 @@ BuildVisibility(void)
 			u->active = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
 			e = hash_search(by_id, &u->id, HASH_ENTER, NULL);
 			e[1] = i;
-			NameKey(buf, 'k', u->key);
-			slot = hash_search(v->by_name, buf, HASH_ENTER, NULL);
-			slot->user = i;
-			if (u->login)
+			if (NameKey(buf, 'k', u->key))
 			{
-				NameKey(buf, 'l', u->login);
+				slot = hash_search(v->by_name, buf, HASH_ENTER, NULL);
+				slot->user = i;
+			}
+			if (u->login && NameKey(buf, 'l', u->login))
+			{
 				slot = hash_search(v->by_name, buf, HASH_ENTER, NULL);
 				slot->user = i;
 			}
@@ -364,7 +395,8 @@ BuildMembers(Visibility *v)
 	for (i = 0; i < (uint64) v->nusers; i++)
 		v->users[i].nmembers = 0;
 	TerritoryBecomeOwner(&save);
-	TerritoryConfigBegin();
+	if (TerritoryConfigBegin())
+		visibility_transient_lxid = MyProc->lxid;
 	if (SPI_execute("SELECT user_id, territory_id, role OPERATOR(pg_catalog.=) 'manager',"
 					" valid_from, valid_to, rotation FROM territory.members", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.members");
@@ -458,12 +490,22 @@ CurrentVisibility(void)
 		accepted_lxid = MyProc->lxid;
 		accepted_at = GetCurrentStatementStartTimestamp();
 	}
+	if (visibility_transient_lxid != InvalidLocalTransactionId &&
+		visibility_transient_lxid != MyProc->lxid)
+	{
+		/* read from an earlier transaction's snapshot: read again */
+		visibility_valid = members_valid = false;
+		visibility_transient_lxid = InvalidLocalTransactionId;
+		generation++;
+	}
 	if (visibility_valid && members_valid && visibility != NULL)
 		return visibility;
 	visibility_signal = TerritoryRelid(VISIBILITY_SIGNAL);
 	membership_signal = TerritoryRelid(MEMBERSHIP_SIGNAL);
 	(void) HierarchyCurrent();	/* sets the hierarchy's signal, so that its changes reach us */
 	before = generation;
+	if (!visibility_valid || visibility == NULL)
+		visibility_transient_lxid = InvalidLocalTransactionId;
 	if (!visibility_valid || visibility == NULL)
 	{
 		v = BuildVisibility();
@@ -486,7 +528,7 @@ CurrentVisibility(void)
 /* The last identity resolved: the same setting and role in the same generation give the same user. */
 static uint64 identity_generation = 0;
 static Oid	identity_role = InvalidOid;
-static char identity_setting[NAMEDATALEN * 2];
+static uint64 identity_resolved_epoch = 0;
 static int32 identity_user = -1;
 
 static int32 ResolveUser(Visibility *v);
@@ -495,33 +537,33 @@ static int32 ResolveUser(Visibility *v);
 static int32
 CurrentUser(Visibility *v)
 {
-	const char *setting = user_setting ? user_setting : "";
-
 	if (identity_generation == generation && identity_role == GetOuterUserId() &&
-		strncmp(identity_setting, setting, sizeof(identity_setting)) == 0)
+		identity_resolved_epoch == identity_epoch)
 		return identity_user;
 	identity_user = ResolveUser(v);
 	identity_generation = generation;
 	identity_role = GetOuterUserId();
-	strlcpy(identity_setting, setting, sizeof(identity_setting));
+	identity_resolved_epoch = identity_epoch;
 	return identity_user;
 }
 
 static int32
 ResolveUser(Visibility *v)
 {
-	char		buf[NAMEDATALEN * 2];
+	char		buf[NAME_KEY_SIZE];
 	UserSlot   *slot;
 
 	if (user_setting != NULL && user_setting[0] != '\0')
-		NameKey(buf, 'k', user_setting);
+	{
+		if (!NameKey(buf, 'k', user_setting))
+			return -1;
+	}
 	else
 	{
 		char	   *role = GetUserNameFromId(GetOuterUserId(), true);
 
-		if (role == NULL)
+		if (role == NULL || !NameKey(buf, 'l', role))
 			return -1;
-		NameKey(buf, 'l', role);
 	}
 	slot = hash_search(v->by_name, buf, HASH_FIND, NULL);
 	if (slot == NULL || !v->users[slot->user].active)
@@ -628,8 +670,8 @@ BuildSet(Visibility *v, VisibleSet *s, int32 user, int32 kind, int32 access, Dat
 		HASHCTL		ctl;
 
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = NAMEDATALEN * 2;
-		ctl.entrysize = NAMEDATALEN * 2;
+		ctl.keysize = USER_KEY_MAX + 1;
+		ctl.entrysize = USER_KEY_MAX + 1;
 		ctl.hcxt = sets_cxt;
 		s->owners = hash_create("territory visible owners", 16, &ctl,
 								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
@@ -764,6 +806,7 @@ typedef struct CallSet
 	int32		arg_access;
 	uint64		generation;
 	Oid			role;
+	uint64		identity;		/* identity_epoch */
 	LocalTransactionId lxid;	/* the day can change only between transactions */
 	int32		kind;
 	int32		access;
@@ -778,11 +821,13 @@ SetOfCall(CallSet *cs, int32 kind, int32 access)
 							cs->set->access != access || cs->set->role != cs->role))
 		cs->set = NULL;
 	if (cs->set == NULL || cs->generation != generation || cs->role != GetOuterUserId() ||
-		cs->lxid != MyProc->lxid || cs->kind != kind || cs->access != access)
+		cs->identity != identity_epoch || cs->lxid != MyProc->lxid || cs->kind != kind ||
+		cs->access != access)
 	{
 		cs->set = CurrentSet(kind, access);
 		cs->generation = generation;
 		cs->role = GetOuterUserId();
+		cs->identity = identity_epoch;
 		cs->lxid = MyProc->lxid;
 		cs->kind = kind;
 		cs->access = access;
@@ -1012,12 +1057,19 @@ BadTerritories(void)
  * one-byte header and unaligned contents; it is read in place (memcpy) rather than copied out
  * as detoasting would, once per row.
  */
+static inline bool
+InlineShort(const struct varlena *v)
+{
+	/* a one-byte header in place: not a TOAST pointer, not an expanded array (PL/pgSQL's) */
+	return VARATT_IS_SHORT(v) && !VARATT_IS_EXTERNAL(v);
+}
+
 static bool
 AnyVisible(const VisibleSet *s, Datum d)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(d);
 
-	if (VARATT_IS_SHORT(v))
+	if (InlineShort(v))
 	{
 		const char *p = VARDATA_SHORT(v);
 		int32		header[3];	/* ndim, dataoffset, elemtype */
@@ -1044,6 +1096,7 @@ AnyVisible(const VisibleSet *s, Datum d)
 	}
 	else
 	{
+		/* toasted, compressed, expanded or with a 4-byte header: the array API reads them all */
 		ArrayType  *arr = DatumGetArrayTypeP(d);
 		int32	   *ids;
 		int32		n,
@@ -1060,6 +1113,17 @@ AnyVisible(const VisibleSet *s, Datum d)
 	}
 }
 
+/* Whether an int4[] datum (in any representation) has no element. */
+static bool
+NoTerritories(Datum d)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	if (InlineShort(v) || (VARATT_IS_4B_U(v)))
+		return VARSIZE_ANY_EXHDR(v) <= ARR_OVERHEAD_NONULLS(0) - VARHDRSZ;
+	return ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(d)), ARR_DIMS(DatumGetArrayTypeP(d))) == 0;
+}
+
 /* in_visible(territories int4[], kind text, access text): a territory of the record is visible. */
 PG_FUNCTION_INFO_V1(territory_in_visible);
 Datum
@@ -1072,7 +1136,7 @@ territory_in_visible(PG_FUNCTION_ARGS)
 	s = CallSiteSetArgs(fcinfo, 1, 2, ACCESS_READ);
 	/* every territory is visible to who sees everything (an empty array: the third arm) */
 	if (s->sees_all)
-		PG_RETURN_BOOL(VARSIZE_ANY_EXHDR(DatumGetPointer(PG_GETARG_DATUM(0))) > ARR_OVERHEAD_NONULLS(0) - VARHDRSZ);
+		PG_RETURN_BOOL(!NoTerritories(PG_GETARG_DATUM(0)));
 	PG_RETURN_BOOL(AnyVisible(s, PG_GETARG_DATUM(0)));
 }
 
@@ -1106,7 +1170,7 @@ territory_unassigned_visible(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(true);
 	if (get_fn_expr_argtype(fcinfo->flinfo, 0) == INT4OID)
 		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(VARSIZE_ANY_EXHDR(DatumGetPointer(PG_GETARG_DATUM(0))) <= ARR_OVERHEAD_NONULLS(0) - VARHDRSZ);
+	PG_RETURN_BOOL(NoTerritories(PG_GETARG_DATUM(0)));
 }
 
 /*
@@ -1139,7 +1203,7 @@ territory_owner_visible(PG_FUNCTION_ARGS)
 {
 	OwnerCall  *oc;
 	VisibleSet *s;
-	char		buf[NAMEDATALEN * 2];
+	char		buf[USER_KEY_MAX + 1];
 	char	   *key;
 	Oid			type;
 
@@ -1200,7 +1264,7 @@ CanAccess(FunctionCallInfo fcinfo, int32 access)
 		return true;
 	if (!PG_ARGISNULL(1) && s->nowners > 0)
 	{
-		char		buf[NAMEDATALEN * 2];
+		char		buf[USER_KEY_MAX + 1];
 		char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
 		if (strlen(key) >= sizeof(buf))
