@@ -32,6 +32,15 @@ INSERT INTO territory.removed_stages VALUES ('Negotiation');
 SELECT stage, probability, seeded FROM territory.stages ORDER BY position, stage;
 SELECT stage FROM territory.removed_stages ORDER BY 1;
 ROLLBACK;
+-- a stage written by hand without a position goes after the last one (two in one statement too)
+BEGIN;
+INSERT INTO territory.stages (stage, category, probability) VALUES ('Parked by hand', 'omitted', 0);
+INSERT INTO territory.stages (stage, category, probability) VALUES ('Pilot', 'best_case', 60), ('Pilot 2', 'commit', 80);
+SELECT max(position) AS last_installed FROM territory.stages WHERE seeded;
+SELECT stage, position FROM territory.stages WHERE stage IN ('Parked by hand', 'Pilot', 'Pilot 2') ORDER BY position;
+INSERT INTO territory.stages (stage, category, probability, position) VALUES ('Given', 'pipeline', 5, 3);
+SELECT position FROM territory.stages WHERE stage = 'Given';
+ROLLBACK;
 -- pg_dump keeps the stages of your own, the targets, adjustments and snapshots
 SELECT c.relname, x.condition
   FROM pg_extension e

@@ -166,8 +166,8 @@ SELECT pg_catalog.pg_extension_config_dump('territory.removed_stages', '');
 -- Internal: the installed stages survive a dump and restore as the user left them.  An edit of
 -- an installed stage clears `seeded`, so the row is dumped; a new row (a restore's) replaces the
 -- installed, unedited stage of the same name; deleting or renaming an installed stage records it
--- in territory.removed_stages, whose rows (a restore's) remove the installed stage again.  The
--- bookkeeping is skipped for the changes these triggers make themselves.
+-- in territory.removed_stages, whose rows (a restore's) remove the installed stage again.  A
+-- stage inserted without a position goes after the last one.  The bookkeeping is skipped for the changes these triggers make themselves.
 CREATE FUNCTION territory._stages_before_write() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -179,6 +179,10 @@ BEGIN
         END IF;
         DELETE FROM territory.stages s WHERE s.stage = NEW.stage AND s.seeded;
         DELETE FROM territory.removed_stages r WHERE r.stage = NEW.stage;
+        -- written by hand without a position: after the last stage
+        IF NEW.position IS NULL THEN
+            NEW.position := coalesce((SELECT max(s.position) FROM territory.stages s), 0) + 1;
+        END IF;
         RETURN NEW;
     END IF;
     IF TG_OP = 'UPDATE' THEN
