@@ -505,9 +505,8 @@ CurrentVisibility(void)
 	(void) HierarchyCurrent();	/* sets the hierarchy's signal, so that its changes reach us */
 	before = generation;
 	if (!visibility_valid || visibility == NULL)
-		visibility_transient_lxid = InvalidLocalTransactionId;
-	if (!visibility_valid || visibility == NULL)
 	{
+		visibility_transient_lxid = InvalidLocalTransactionId;
 		v = BuildVisibility();
 		if (visibility != NULL)
 			MemoryContextDelete(visibility->cxt);
@@ -1121,7 +1120,11 @@ NoTerritories(Datum d)
 
 	if (InlineShort(v) || (VARATT_IS_4B_U(v)))
 		return VARSIZE_ANY_EXHDR(v) <= ARR_OVERHEAD_NONULLS(0) - VARHDRSZ;
-	return ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(d)), ARR_DIMS(DatumGetArrayTypeP(d))) == 0;
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(d);	/* read in once */
+
+		return ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)) == 0;
+	}
 }
 
 /* in_visible(territories int4[], kind text, access text): a territory of the record is visible. */
