@@ -47,7 +47,7 @@ r AS (
      GROUP BY 1, 2)
 SELECT r.*, t.amount AS target
   FROM r LEFT JOIN territory.targets t
-    ON t.territory_id = r.territory_id AND t.period OPERATOR(territory.=) territory.period_of(r.month, 'month') AND t.user_id IS NULL;
+    ON t.territory_id = r.territory_id AND t.period OPERATOR(pg_catalog.=) territory.period_of(r.month, 'month') AND t.user_id IS NULL;
 
 
 CREATE PROCEDURE bench.roll1()

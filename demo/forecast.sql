@@ -13,4 +13,4 @@ SELECT territory.set_target(m.territory_id, :'quarter',
   FROM territory.members m
   JOIN territory.sales_users u ON u.id = m.user_id AND u.key LIKE 'rep%'
   JOIN territory.targets t ON t.territory_id = m.territory_id AND t.user_id IS NULL
-   AND t.period OPERATOR(territory.=) :'quarter'::territory.period;
+   AND t.period OPERATOR(pg_catalog.=) :'quarter'::territory.period;

@@ -366,12 +366,53 @@ SELECT count(*) AS containing_2026_05_01 FROM mixed WHERE p @> date '2026-05-01'
 SELECT count(*) AS overlapping_pairs FROM mixed a JOIN mixed b ON a.p && b.p;
 SELECT count(*) AS within_2026 FROM mixed WHERE p <@ '2026'::territory.period;
 SELECT count(*) AS q2_2026_within FROM mixed WHERE '2026-Q2'::territory.period <@ p;
--- without the schema on the search path
+-- without the schema on the search path (a BI tool, an application with the default
+-- search_path): the operators, lower, upper, min and max are found in pg_catalog
 SET search_path = public;
-SELECT '2026-Q4'::territory.period OPERATOR(territory.@>) date '2026-11-05' AS contains,
-       '2026-Q4'::territory.period OPERATOR(territory.=) '2026-q4' AS equal,
-       territory.lower('2026-Q4'), territory.next('2026-Q4');
+SELECT '2026-Q4'::territory.period @> date '2026-11-05' AS contains,
+       '2026-Q4'::territory.period = '2026-q4' AS equal,
+       '2026-Q4'::territory.period <> '2026-Q3' AS different,
+       '2026-Q3'::territory.period < '2026-Q4' AS less,
+       '2026-Q3'::territory.period <= '2026-Q3' AS less_equal,
+       '2027'::territory.period > '2026-Q4' AS greater,
+       '2026-Q4'::territory.period >= '2026-Q4' AS greater_equal,
+       date '2026-11-05' <@ '2026-Q4'::territory.period AS contained,
+       '2026'::territory.period @> '2026-Q4'::territory.period AS contains_period,
+       '2026-Q4'::territory.period <@ '2026'::territory.period AS within,
+       '2026'::territory.period && 'FY2027'::territory.period AS overlaps,
+       lower('2026-Q4'::territory.period), upper('2026-Q4'::territory.period),
+       territory.next('2026-Q4');
+-- the names of 0.1.0 still answer, inlined into the above
+SELECT territory.lower('2026-Q4'), territory.upper('2026-Q4'),
+       (SELECT territory.min(p) FROM mixed) AS min, (SELECT territory.max(p) FROM mixed) AS max;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT territory.lower(p) FROM mixed;
+-- an unknown literal on either side; min, max, ORDER BY, GROUP BY, DISTINCT
+SELECT count(*) FILTER (WHERE p = '2026-Q2') AS q2, count(*) FILTER (WHERE '2026-Q2' = p) AS q2_flipped,
+       count(*) FILTER (WHERE p < '2026') AS before_2026, count(*) FILTER (WHERE p @> date '2026-05-01') AS may,
+       min(p), max(p), min(lower(p)), max(upper(p))
+FROM mixed;
 SELECT p FROM mixed ORDER BY p LIMIT 3;
+SELECT p, count(*) FROM mixed GROUP BY p ORDER BY p DESC LIMIT 2;
+SELECT count(DISTINCT p) AS distinct_periods FROM mixed;
+-- the btree, hash and expression indexes serve the operators and functions as written
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM mixed WHERE p >= '2026-Q2' AND p < '2026-Q3';
+EXPLAIN (COSTS OFF) SELECT * FROM mixed WHERE lower(p) = date '2026-04-01';
+SELECT p FROM mixed WHERE lower(p) = date '2026-04-01' ORDER BY p;
+RESET enable_bitmapscan;
+RESET enable_seqscan;
+-- a period's text and days are other ways in (the report views expose both)
+SELECT count(*) FILTER (WHERE p::text = '2026-Q2') AS by_text,
+       count(*) FILTER (WHERE p::daterange @> date '2026-05-01') AS by_range
+FROM mixed;
+-- the operators are not in the schema territory: one operator, one opclass (OPERATOR(pg_catalog.=) qualifies)
+SELECT '2026-Q4'::territory.period OPERATOR(pg_catalog.=) '2026-Q4' AS qualified;
+SELECT '2026-Q4'::territory.period OPERATOR(territory.=) '2026-Q4';
+SELECT count(*) AS operators_in_territory FROM pg_operator WHERE oprnamespace = 'territory'::regnamespace;
+SELECT count(*) AS period_operators_in_pg_catalog FROM pg_operator
+WHERE oprnamespace = 'pg_catalog'::regnamespace
+  AND 'territory.period'::regtype IN (oprleft, oprright);
 SET search_path = public, territory;
 -- lower and upper of pg_catalog still serve other types
 SELECT lower('ABC') AS text_lower, upper('abc') AS text_upper,
@@ -498,6 +539,7 @@ SELECT unnest(ARRAY[
     'territory.period_lt(territory.period, territory.period)', 'territory.period_le(territory.period, territory.period)',
     'territory.period_gt(territory.period, territory.period)', 'territory.period_ge(territory.period, territory.period)',
     'territory.period_hash(territory.period)', 'territory.period_hash_extended(territory.period, int8)',
+    'pg_catalog.lower(territory.period)', 'pg_catalog.upper(territory.period)',
     'territory.lower(territory.period)', 'territory.upper(territory.period)',
     'territory.period_contains_date(territory.period, date)', 'territory.date_contained_by_period(date, territory.period)',
     'territory.period_contains(territory.period, territory.period)',
@@ -507,6 +549,7 @@ SELECT unnest(ARRAY[
     'territory.periods(territory.period, territory.period)',
     'territory.period_smaller(territory.period, territory.period)',
     'territory.period_larger(territory.period, territory.period)',
+    'pg_catalog.min(territory.period)', 'pg_catalog.max(territory.period)',
     'territory.min(territory.period)', 'territory.max(territory.period)']::regprocedure[]) AS fn;
 -- volatility: only the input function and period_of depend on the setting
 SELECT fn AS function, provolatile AS volatile, proisstrict AS strict, proparallel AS parallel,
@@ -549,15 +592,17 @@ SELECT 'FY2027-Q1'::territory.period AS p, territory.kind('FY2027-Q1'), territor
        territory.upper('FY2027'), territory.next('FY2027'), territory.period_of('2026-11-05', 'fiscal_year'),
        '2026-Q4'::territory.period::daterange AS days, territory.period_send('2026-11');
 SELECT count(*), territory.min(p), territory.max(p) FROM territory.periods('2026-01', '2026-12') p;
-SELECT '2026'::territory.period OPERATOR(territory.@>) '2026-Q4'::territory.period AS contains,
-       '2026'::territory.period OPERATOR(territory.&&) 'FY2027'::territory.period AS overlaps,
-       date '2026-03-01' OPERATOR(territory.<@) '2026-Q1'::territory.period AS contained,
-       '2026-Q1'::territory.period OPERATOR(territory.<) '2026' AS less;
+SELECT '2026'::territory.period @> '2026-Q4'::territory.period AS contains,
+       '2026'::territory.period && 'FY2027'::territory.period AS overlaps,
+       date '2026-03-01' <@ '2026-Q1'::territory.period AS contained,
+       '2026-Q1'::territory.period < '2026' AS less, min(p), max(p)
+FROM territory.periods('2026-01', '2026-12') p;
 SELECT p, count(*) FROM territory.periods('2026-Q1', '2026-Q4') p GROUP BY p ORDER BY p;
 CREATE TEMP TABLE quotas (period territory.period PRIMARY KEY, amount numeric);
 INSERT INTO quotas SELECT p, 100 FROM territory.periods('FY2027-Q1', 'FY2027-Q4') p;
-SELECT period, territory.lower(period), amount FROM quotas
-WHERE period OPERATOR(territory.<@) 'FY2027'::territory.period ORDER BY period;
+SELECT period, lower(period), upper(period) - 1 AS last_day, amount FROM quotas
+WHERE period <@ 'FY2027'::territory.period ORDER BY period;
+SELECT * FROM quotas WHERE period = 'FY2027-Q2';
 DROP TABLE quotas;
 RESET territory.fiscal_year_start_month;
 RESET ROLE;

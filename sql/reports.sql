@@ -118,9 +118,26 @@ SELECT period_text, kind, territory_id, user_key, target, closed_won, best_case,
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT * FROM territory.forecast_summary WHERE period_text = '2026-Q4';
 EXPLAIN (COSTS OFF)
-SELECT * FROM territory.forecast_summary WHERE period OPERATOR(territory.=) '2026-11' AND user_key IS NULL;
+SELECT * FROM territory.forecast_summary WHERE period = '2026-11' AND user_key IS NULL;
 EXPLAIN (COSTS OFF)
 SELECT * FROM territory.forecast_summary WHERE kind = 'quarter';
+-- As a BI tool writes it, with the default search_path: the period compared with a literal, and
+-- its first and last days (the last included) as dates; a filter on them is applied to the list
+-- of periods too.
+SET search_path = "$user", public;
+SET datestyle = 'ISO, YMD';
+SELECT period, period_text, first_day, last_day, territory_id, target, closed_won
+  FROM territory.forecast_summary
+ WHERE period = '2026-Q4' AND territory_id = :emea AND user_key IS NULL;
+SELECT DISTINCT period_text, kind, first_day, last_day
+  FROM territory.forecast_summary
+ WHERE first_day >= date '2026-10-01' AND last_day <= date '2026-12-31' ORDER BY first_day, last_day;
+EXPLAIN (COSTS OFF)
+SELECT * FROM territory.forecast_summary WHERE first_day = date '2026-10-01';
+SELECT max(period) AS last_period, min(first_day) AS first_day, max(last_day) AS last_day
+  FROM territory.forecast_summary;
+RESET search_path;
+RESET datestyle;
 
 -- ---------------------------------------------------------------- revenue_by_territory
 -- Won deals by month and territory: Germany 2026-10 1000 (deal 1), 2026-11 500.56 (deal 2; deal
@@ -141,6 +158,16 @@ SELECT territory_id, path, depth, period, period_text, won_deals, revenue, own_r
 --     500.56 / 5050.56 = 0.09911
 SELECT period, period_text, kind, user_key, user_name, won_deals, closed_won, rank, share
   FROM territory.star_performers ORDER BY period, rank, user_key;
+-- from the default search_path, by the period and by its days
+SET search_path = "$user", public;
+SET datestyle = 'ISO, YMD';
+SELECT territory_id, period, first_day, last_day, revenue
+  FROM territory.revenue_by_territory WHERE period >= '2026-11' AND territory_id = :emea ORDER BY period;
+SELECT period, kind, first_day, last_day, user_key, rank
+  FROM territory.star_performers
+ WHERE date '2026-11-15' BETWEEN first_day AND last_day AND rank = 1 ORDER BY first_day, user_key;
+RESET search_path;
+RESET datestyle;
 
 -- ---------------------------------------------------------------- sales_cycle
 -- Days from created_at (as a UTC date: deal 2 was created on 2026-10-01 at 23:00) to the close

@@ -160,7 +160,7 @@ SELECT territory.set_target(:fr, '2026-Q2', 73.5) IS NOT NULL AS set;
 SELECT * FROM gaps_shown WHERE code = 'EMEA';
 -- children with targets under a parent without one: listed, the difference unknown
 SELECT territory.set_target(:amer, '2026-Q3', 10) IS NOT NULL AS set;
-SELECT * FROM gaps_shown WHERE period OPERATOR(territory.=) '2026-Q3';
+SELECT * FROM gaps_shown WHERE period = '2026-Q3';
 SELECT territory.remove_target(:amer, '2026-Q3');
 
 -- 100.00: 33.34 (Nordics, lowest id), 33.33, 33.33
@@ -180,7 +180,7 @@ SELECT tt.code, s.amount FROM territory.split_target(:w, '2026') s JOIN territor
 -- each split sums exactly to its parent
 SELECT p.period, p.amount AS parent, sum(c.amount) AS children, sum(c.amount) = p.amount AS exact
   FROM territory.targets p
-  JOIN territory.targets c ON c.period OPERATOR(territory.=) p.period AND c.user_id IS NULL
+  JOIN territory.targets c ON c.period = p.period AND c.user_id IS NULL
                           AND c.territory_id IN (SELECT territory.children(p.territory_id))
  WHERE p.territory_id IN (:w, :emea) AND p.user_id IS NULL AND c.method <> 'manual'
  GROUP BY p.period, p.amount ORDER BY p.period;
@@ -264,7 +264,7 @@ SELECT tt.code, s.amount FROM territory.split_target(:emea, '2026-Q2', 'pipeline
 -- Nordics and France tie: the lowest id, the Nordics, gets it: 8.34, 41.67, 50.01
 SELECT territory.set_target(:emea, '2026-Q2', 100.02) = :emea_q2 AS same_target;
 SELECT tt.code, s.amount FROM territory.split_target(:emea, '2026-Q2', 'pipeline') s JOIN territory.territories tt ON tt.id = s.territory_id;
-SELECT * FROM targets_shown WHERE period OPERATOR(territory.=) '2026-Q2';
+SELECT * FROM targets_shown WHERE period = '2026-Q2';
 -- history for 2026-Q1 weighs 2025-Q4: only France has a positive weight
 SELECT territory.set_target(:emea, '2026-Q1', 10) IS NOT NULL AS set;
 SELECT tt.code, s.amount FROM territory.split_target(:emea, '2026-Q1', 'history') s JOIN territory.territories tt ON tt.id = s.territory_id;
@@ -272,7 +272,7 @@ SELECT tt.code, s.amount FROM territory.split_target(:emea, '2026-Q1', 'history'
 -- in 2027-Q1), the method noted is even
 SELECT tt.code, s.amount FROM territory.split_target(:emea, '2026-Q4', 'history') s JOIN territory.territories tt ON tt.id = s.territory_id;
 SELECT tt.code, s.amount FROM territory.split_target(:emea, '2027-Q1', 'pipeline') s JOIN territory.territories tt ON tt.id = s.territory_id;
-SELECT DISTINCT period, method FROM targets_shown WHERE code <> 'EMEA' AND period OPERATOR(territory.>=) '2026-Q4'
+SELECT DISTINCT period, method FROM targets_shown WHERE code <> 'EMEA' AND period >= '2026-Q4'
  ORDER BY period;
 
 -- ---------------------------------------------------------------- adjust_forecast
@@ -377,7 +377,7 @@ SELECT territory.snapshot_forecast('2026-Q2');
 RESET ROLE;
 
 -- who did what: the calling role, not the functions' owner
-SELECT * FROM targets_shown WHERE period OPERATOR(territory.=) '2026-Q3';
+SELECT * FROM targets_shown WHERE period = '2026-Q3';
 SELECT tt.code, a.period, a.category, a.amount, a.note, u.key AS user_key, a.created_by
   FROM territory.forecast_adjustments a
   JOIN territory.territories tt ON tt.id = a.territory_id
@@ -399,7 +399,7 @@ SELECT count(*) AS differences
         EXCEPT ALL
         SELECT * FROM territory.forecast('2026-Q2')) d;
 SELECT count(DISTINCT taken_at) AS snapshots, bool_and(taken_at = now()) AS now,
-       bool_and(period OPERATOR(territory.=) '2026-Q2') AS period
+       bool_and(period = '2026-Q2') AS period
   FROM territory.forecast_snapshots;
 COMMIT;
 SELECT territory.snapshot_forecast(NULL);

@@ -766,12 +766,12 @@ ReadConfiguration(Forecast *f, Datum periods, Oid array_type)
 	for (i = 0; i < f->ncells * f->nperiods; i++)
 		f->targets[i] = NO_AMOUNT;
 	RunQuery(f, "SELECT territory_id, user_id, period, amount"
-			 " FROM territory.targets WHERE period OPERATOR(territory.=) ANY ($1)",
+			 " FROM territory.targets WHERE period OPERATOR(pg_catalog.=) ANY ($1)",
 			 1, &array_type, values, nulls, ReceiveTarget);
 
 	RunQuery(f, "SELECT DISTINCT ON (territory_id, period, category)"
 			 " territory_id, period, category, amount"
-			 " FROM territory.forecast_adjustments WHERE period OPERATOR(territory.=) ANY ($1)"
+			 " FROM territory.forecast_adjustments WHERE period OPERATOR(pg_catalog.=) ANY ($1)"
 			 " ORDER BY territory_id, period, category, id DESC",
 			 1, &array_type, values, nulls, ReceiveAdjustment);
 

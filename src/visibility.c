@@ -20,7 +20,8 @@
  * an index can serve, so that the planner can use a BitmapOr for a user who sees little:
  *		territory.in_visible(territories, kind, access)		GIN on territories (support function)
  *		territory.owner_visible(owner)						btree on the owner (support function)
- *		territories = '{}' AND territory.sees_all()			GIN (empty arrays)
+ *		territory.unassigned_visible(territories)			GIN: territories = _unassigned_probe()
+ *		territory.unassigned_visible(territory_id)			deals: SQL, inlined; a partial index
  * in_visible is true exactly when the record has a visible territory, which for a user who sees
  * everything means every territory: the index condition the support function derives,
  * territories && visible_territories(kind, access), is then implied by it.
@@ -1157,9 +1158,9 @@ territory_in_visible_one(PG_FUNCTION_ARGS)
 }
 
 /*
- * unassigned_visible(territories int4[]) / (territory int4): a record without territory, for a
- * user who sees everything (the third arm of the policies; GIN serves territories = '{}', a
- * btree territory_id IS NULL).
+ * unassigned_visible(territories int4[]): a record without territory, for a user who sees
+ * everything (the third arm of the policies; GIN serves territories = _unassigned_probe()).  The
+ * int4 form of deal tables is SQL, inlined into the policies (33_visibility_api.sql).
  */
 PG_FUNCTION_INFO_V1(territory_unassigned_visible);
 Datum
@@ -1171,8 +1172,6 @@ territory_unassigned_visible(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(true);
-	if (get_fn_expr_argtype(fcinfo->flinfo, 0) == INT4OID)
-		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(NoTerritories(PG_GETARG_DATUM(0)));
 }
 
@@ -1376,33 +1375,19 @@ territory_visibility_support(PG_FUNCTION_ARGS)
 		argtype = exprType(arg);
 		if (IsUnassignedArm(fe->funcid))
 		{
-			/* territories = '{}' (GIN array_ops), territory_id IS NULL (btree) */
-			if (argtype == INT4ARRAYOID)
-			{
-				opno = get_opfamily_member(req->opfamily, ANYARRAYOID, ANYARRAYOID, 4);
-				if (!OidIsValid(opno))
-					PG_RETURN_POINTER(NULL);
-				/* the probe is '{}' only for a user who sees everything; the arm is rechecked */
-				req->lossy = true;
-				PG_RETURN_POINTER(list_make1(make_opclause(opno, BOOLOID, false, (Expr *) arg,
-														   (Expr *) makeFuncExpr(TerritoryFunction(&unassigned_probe_fn, "_unassigned_probe", 0, NULL),
-																				 INT4ARRAYOID, NIL, InvalidOid, InvalidOid,
-																				 COERCE_EXPLICIT_CALL),
-														   InvalidOid, InvalidOid)));
-			}
-			else
-			{
-				NullTest   *nt = makeNode(NullTest);
-
-				if (!OidIsValid(get_opfamily_member(req->opfamily, argtype, argtype, BTEqualStrategyNumber)))
-					PG_RETURN_POINTER(NULL);
-				nt->arg = (Expr *) arg;
-				nt->nulltesttype = IS_NULL;
-				nt->argisrow = false;
-				nt->location = -1;
-				req->lossy = true;
-				PG_RETURN_POINTER(list_make1(nt));
-			}
+			/* territories = _unassigned_probe() (GIN array_ops) */
+			if (argtype != INT4ARRAYOID)
+				PG_RETURN_POINTER(NULL);
+			opno = get_opfamily_member(req->opfamily, ANYARRAYOID, ANYARRAYOID, 4);
+			if (!OidIsValid(opno))
+				PG_RETURN_POINTER(NULL);
+			/* the probe is '{}' only for a user who sees everything; the arm is rechecked */
+			req->lossy = true;
+			PG_RETURN_POINTER(list_make1(make_opclause(opno, BOOLOID, false, (Expr *) arg,
+													   (Expr *) makeFuncExpr(TerritoryFunction(&unassigned_probe_fn, "_unassigned_probe", 0, NULL),
+																			 INT4ARRAYOID, NIL, InvalidOid, InvalidOid,
+																			 COERCE_EXPLICIT_CALL),
+													   InvalidOid, InvalidOid)));
 		}
 		owner = list_length(fe->args) == 1;
 		if (list_length(fe->args) > 1 && contain_var_clause((Node *) list_delete_first(list_copy(fe->args))))

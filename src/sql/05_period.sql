@@ -3,6 +3,10 @@
 -- month territory.fiscal_year_start_month; a fiscal value keeps the start month it was made with.
 -- Only the input function depends on that setting (STABLE); everything else is IMMUTABLE.
 -- Every function here is executable by PUBLIC (the default): anyone may use the type.
+-- The operators, lower, upper, min and max live in pg_catalog (doc/periods.md, "Names and the
+-- search path"): `period = '2026-Q4'`, `lower(period)` and `max(period)` work for every client
+-- whatever its search_path, like the operators of a built-in type; the rest of the API stays in
+-- the schema territory.
 
 CREATE TYPE territory.period;
 
@@ -95,56 +99,56 @@ CREATE FUNCTION territory.period_hash_extended(territory.period, int8) RETURNS i
     AS 'MODULE_PATHNAME', 'territory_period_hash_extended';
 COMMENT ON FUNCTION territory.period_hash_extended(territory.period, int8) IS 'Hash of a period, with a seed';
 
-CREATE OPERATOR territory.= (
+CREATE OPERATOR pg_catalog.= (
     LEFTARG = territory.period, RIGHTARG = territory.period, FUNCTION = territory.period_eq,
-    COMMUTATOR = OPERATOR(territory.=), NEGATOR = OPERATOR(territory.<>),
+    COMMUTATOR = OPERATOR(pg_catalog.=), NEGATOR = OPERATOR(pg_catalog.<>),
     RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
 );
-COMMENT ON OPERATOR territory.= (territory.period, territory.period) IS
+COMMENT ON OPERATOR pg_catalog.= (territory.period, territory.period) IS
     'Same period: same kind, first month and fiscal start month';
 
-CREATE OPERATOR territory.<> (
+CREATE OPERATOR pg_catalog.<> (
     LEFTARG = territory.period, RIGHTARG = territory.period, FUNCTION = territory.period_ne,
-    COMMUTATOR = OPERATOR(territory.<>), NEGATOR = OPERATOR(territory.=),
+    COMMUTATOR = OPERATOR(pg_catalog.<>), NEGATOR = OPERATOR(pg_catalog.=),
     RESTRICT = neqsel, JOIN = neqjoinsel
 );
-COMMENT ON OPERATOR territory.<> (territory.period, territory.period) IS 'Different periods';
+COMMENT ON OPERATOR pg_catalog.<> (territory.period, territory.period) IS 'Different periods';
 
-CREATE OPERATOR territory.< (
+CREATE OPERATOR pg_catalog.< (
     LEFTARG = territory.period, RIGHTARG = territory.period, FUNCTION = territory.period_lt,
-    COMMUTATOR = OPERATOR(territory.>), NEGATOR = OPERATOR(territory.>=),
+    COMMUTATOR = OPERATOR(pg_catalog.>), NEGATOR = OPERATOR(pg_catalog.>=),
     RESTRICT = scalarltsel, JOIN = scalarltjoinsel
 );
-COMMENT ON OPERATOR territory.< (territory.period, territory.period) IS 'Period sorts before';
+COMMENT ON OPERATOR pg_catalog.< (territory.period, territory.period) IS 'Period sorts before';
 
-CREATE OPERATOR territory.<= (
+CREATE OPERATOR pg_catalog.<= (
     LEFTARG = territory.period, RIGHTARG = territory.period, FUNCTION = territory.period_le,
-    COMMUTATOR = OPERATOR(territory.>=), NEGATOR = OPERATOR(territory.>),
+    COMMUTATOR = OPERATOR(pg_catalog.>=), NEGATOR = OPERATOR(pg_catalog.>),
     RESTRICT = scalarlesel, JOIN = scalarlejoinsel
 );
-COMMENT ON OPERATOR territory.<= (territory.period, territory.period) IS 'Period sorts before or is the same';
+COMMENT ON OPERATOR pg_catalog.<= (territory.period, territory.period) IS 'Period sorts before or is the same';
 
-CREATE OPERATOR territory.> (
+CREATE OPERATOR pg_catalog.> (
     LEFTARG = territory.period, RIGHTARG = territory.period, FUNCTION = territory.period_gt,
-    COMMUTATOR = OPERATOR(territory.<), NEGATOR = OPERATOR(territory.<=),
+    COMMUTATOR = OPERATOR(pg_catalog.<), NEGATOR = OPERATOR(pg_catalog.<=),
     RESTRICT = scalargtsel, JOIN = scalargtjoinsel
 );
-COMMENT ON OPERATOR territory.> (territory.period, territory.period) IS 'Period sorts after';
+COMMENT ON OPERATOR pg_catalog.> (territory.period, territory.period) IS 'Period sorts after';
 
-CREATE OPERATOR territory.>= (
+CREATE OPERATOR pg_catalog.>= (
     LEFTARG = territory.period, RIGHTARG = territory.period, FUNCTION = territory.period_ge,
-    COMMUTATOR = OPERATOR(territory.<=), NEGATOR = OPERATOR(territory.<),
+    COMMUTATOR = OPERATOR(pg_catalog.<=), NEGATOR = OPERATOR(pg_catalog.<),
     RESTRICT = scalargesel, JOIN = scalargejoinsel
 );
-COMMENT ON OPERATOR territory.>= (territory.period, territory.period) IS 'Period sorts after or is the same';
+COMMENT ON OPERATOR pg_catalog.>= (territory.period, territory.period) IS 'Period sorts after or is the same';
 
 CREATE OPERATOR CLASS territory.period_ops
     DEFAULT FOR TYPE territory.period USING btree AS
-        OPERATOR 1 territory.<,
-        OPERATOR 2 territory.<=,
-        OPERATOR 3 territory.=,
-        OPERATOR 4 territory.>=,
-        OPERATOR 5 territory.>,
+        OPERATOR 1 pg_catalog.<,
+        OPERATOR 2 pg_catalog.<=,
+        OPERATOR 3 pg_catalog.=,
+        OPERATOR 4 pg_catalog.>=,
+        OPERATOR 5 pg_catalog.>,
         FUNCTION 1 territory.period_cmp(territory.period, territory.period),
         FUNCTION 2 territory.period_sortsupport(internal),
         -- equal periods are equal bytes (the unused bytes are always zero): deduplication is safe
@@ -154,23 +158,35 @@ COMMENT ON OPERATOR CLASS territory.period_ops USING btree IS
 
 CREATE OPERATOR CLASS territory.period_ops
     DEFAULT FOR TYPE territory.period USING hash AS
-        OPERATOR 1 territory.=,
+        OPERATOR 1 pg_catalog.=,
         FUNCTION 1 territory.period_hash(territory.period),
         FUNCTION 2 territory.period_hash_extended(territory.period, int8);
 COMMENT ON OPERATOR CLASS territory.period_ops USING hash IS 'Hashing of periods, consistent with =';
 
 -- Dates and spans.
 
-CREATE FUNCTION territory.lower(p territory.period) RETURNS date
+CREATE FUNCTION pg_catalog.lower(p territory.period) RETURNS date
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'territory_period_lower';
-COMMENT ON FUNCTION territory.lower(territory.period) IS 'First day of the period';
+COMMENT ON FUNCTION pg_catalog.lower(territory.period) IS 'First day of the period';
 
-CREATE FUNCTION territory.upper(p territory.period) RETURNS date
+CREATE FUNCTION pg_catalog.upper(p territory.period) RETURNS date
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'territory_period_upper';
-COMMENT ON FUNCTION territory.upper(territory.period) IS
+COMMENT ON FUNCTION pg_catalog.upper(territory.period) IS
     'First day after the period (exclusive, like the upper bound of a range)';
+
+-- The names of 0.1.0, for callers that qualify them (territory.lower(p)): inlined into the above.
+CREATE FUNCTION territory.lower(p territory.period) RETURNS date
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN pg_catalog.lower(p);
+COMMENT ON FUNCTION territory.lower(territory.period) IS 'First day of the period (the same as pg_catalog.lower)';
+
+CREATE FUNCTION territory.upper(p territory.period) RETURNS date
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN pg_catalog.upper(p);
+COMMENT ON FUNCTION territory.upper(territory.period) IS
+    'First day after the period (the same as pg_catalog.upper)';
 
 CREATE FUNCTION territory.period_contains_date(territory.period, date) RETURNS bool
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
@@ -202,41 +218,41 @@ CREATE FUNCTION territory.period_overlaps(territory.period, territory.period) RE
 COMMENT ON FUNCTION territory.period_overlaps(territory.period, territory.period) IS
     'Implementation of && (period, period): whether the periods share a day';
 
-CREATE OPERATOR territory.@> (
+CREATE OPERATOR pg_catalog.@> (
     LEFTARG = territory.period, RIGHTARG = date, FUNCTION = territory.period_contains_date,
-    COMMUTATOR = OPERATOR(territory.<@), RESTRICT = contsel, JOIN = contjoinsel
+    COMMUTATOR = OPERATOR(pg_catalog.<@), RESTRICT = contsel, JOIN = contjoinsel
 );
-COMMENT ON OPERATOR territory.@> (territory.period, date) IS 'Period contains the date';
+COMMENT ON OPERATOR pg_catalog.@> (territory.period, date) IS 'Period contains the date';
 
-CREATE OPERATOR territory.<@ (
+CREATE OPERATOR pg_catalog.<@ (
     LEFTARG = date, RIGHTARG = territory.period, FUNCTION = territory.date_contained_by_period,
-    COMMUTATOR = OPERATOR(territory.@>), RESTRICT = contsel, JOIN = contjoinsel
+    COMMUTATOR = OPERATOR(pg_catalog.@>), RESTRICT = contsel, JOIN = contjoinsel
 );
-COMMENT ON OPERATOR territory.<@ (date, territory.period) IS 'Date lies in the period';
+COMMENT ON OPERATOR pg_catalog.<@ (date, territory.period) IS 'Date lies in the period';
 
-CREATE OPERATOR territory.@> (
+CREATE OPERATOR pg_catalog.@> (
     LEFTARG = territory.period, RIGHTARG = territory.period, FUNCTION = territory.period_contains,
-    COMMUTATOR = OPERATOR(territory.<@), RESTRICT = contsel, JOIN = contjoinsel
+    COMMUTATOR = OPERATOR(pg_catalog.<@), RESTRICT = contsel, JOIN = contjoinsel
 );
-COMMENT ON OPERATOR territory.@> (territory.period, territory.period) IS
+COMMENT ON OPERATOR pg_catalog.@> (territory.period, territory.period) IS
     'First period contains every day of the second';
 
-CREATE OPERATOR territory.<@ (
+CREATE OPERATOR pg_catalog.<@ (
     LEFTARG = territory.period, RIGHTARG = territory.period, FUNCTION = territory.period_contained_by,
-    COMMUTATOR = OPERATOR(territory.@>), RESTRICT = contsel, JOIN = contjoinsel
+    COMMUTATOR = OPERATOR(pg_catalog.@>), RESTRICT = contsel, JOIN = contjoinsel
 );
-COMMENT ON OPERATOR territory.<@ (territory.period, territory.period) IS
+COMMENT ON OPERATOR pg_catalog.<@ (territory.period, territory.period) IS
     'Every day of the first period lies in the second';
 
-CREATE OPERATOR territory.&& (
+CREATE OPERATOR pg_catalog.&& (
     LEFTARG = territory.period, RIGHTARG = territory.period, FUNCTION = territory.period_overlaps,
-    COMMUTATOR = OPERATOR(territory.&&), RESTRICT = areasel, JOIN = areajoinsel
+    COMMUTATOR = OPERATOR(pg_catalog.&&), RESTRICT = areasel, JOIN = areajoinsel
 );
-COMMENT ON OPERATOR territory.&& (territory.period, territory.period) IS 'Periods share a day';
+COMMENT ON OPERATOR pg_catalog.&& (territory.period, territory.period) IS 'Periods share a day';
 
 CREATE FUNCTION territory.daterange(p territory.period) RETURNS daterange
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN pg_catalog.daterange(territory.lower(p), territory.upper(p));
+    RETURN pg_catalog.daterange(pg_catalog.lower(p), pg_catalog.upper(p));
 COMMENT ON FUNCTION territory.daterange(territory.period) IS
     'The days of the period as a date range [lower, upper)';
 
@@ -270,28 +286,41 @@ CREATE FUNCTION territory.periods("from" territory.period, "to" territory.period
 COMMENT ON FUNCTION territory.periods(territory.period, territory.period) IS
     'Every period from "from" to "to", both included, of their kind; none when "to" comes first';
 
--- min and max, parallel (the transition function combines partial results).
+-- min and max, parallel (the transition function combines partial results); also under the
+-- names of 0.1.0 in the schema territory.
 
 CREATE FUNCTION territory.period_smaller(territory.period, territory.period) RETURNS territory.period
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'territory_period_smaller';
 COMMENT ON FUNCTION territory.period_smaller(territory.period, territory.period) IS
-    'The smaller of two periods (transition function of territory.min)';
+    'The smaller of two periods (transition function of min)';
 
 CREATE FUNCTION territory.period_larger(territory.period, territory.period) RETURNS territory.period
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'territory_period_larger';
 COMMENT ON FUNCTION territory.period_larger(territory.period, territory.period) IS
-    'The larger of two periods (transition function of territory.max)';
+    'The larger of two periods (transition function of max)';
+
+CREATE AGGREGATE pg_catalog.min(territory.period) (
+    SFUNC = territory.period_smaller, STYPE = territory.period,
+    COMBINEFUNC = territory.period_smaller, SORTOP = OPERATOR(pg_catalog.<), PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_catalog.min(territory.period) IS 'The first period in the order of periods';
+
+CREATE AGGREGATE pg_catalog.max(territory.period) (
+    SFUNC = territory.period_larger, STYPE = territory.period,
+    COMBINEFUNC = territory.period_larger, SORTOP = OPERATOR(pg_catalog.>), PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pg_catalog.max(territory.period) IS 'The last period in the order of periods';
 
 CREATE AGGREGATE territory.min(territory.period) (
     SFUNC = territory.period_smaller, STYPE = territory.period,
-    COMBINEFUNC = territory.period_smaller, SORTOP = OPERATOR(territory.<), PARALLEL = SAFE
+    COMBINEFUNC = territory.period_smaller, SORTOP = OPERATOR(pg_catalog.<), PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE territory.min(territory.period) IS 'The first period in the order of periods';
+COMMENT ON AGGREGATE territory.min(territory.period) IS 'The first period (the same as pg_catalog.min)';
 
 CREATE AGGREGATE territory.max(territory.period) (
     SFUNC = territory.period_larger, STYPE = territory.period,
-    COMBINEFUNC = territory.period_larger, SORTOP = OPERATOR(territory.>), PARALLEL = SAFE
+    COMBINEFUNC = territory.period_larger, SORTOP = OPERATOR(pg_catalog.>), PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE territory.max(territory.period) IS 'The last period in the order of periods';
+COMMENT ON AGGREGATE territory.max(territory.period) IS 'The last period (the same as pg_catalog.max)';

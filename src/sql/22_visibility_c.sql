@@ -59,11 +59,6 @@ CREATE FUNCTION territory.unassigned_visible(territories int4[]) RETURNS bool
 COMMENT ON FUNCTION territory.unassigned_visible(int4[]) IS
     'Whether a record without territory is visible: to a user who sees everything (a policy arm; GIN serves territories = ''{}'')';
 
-CREATE FUNCTION territory.unassigned_visible(territory int4) RETURNS bool
-    LANGUAGE c STABLE PARALLEL SAFE SUPPORT territory._visibility_support
-    AS 'MODULE_PATHNAME', 'territory_unassigned_visible';
-COMMENT ON FUNCTION territory.unassigned_visible(int4) IS
-    'Whether a deal without territory is visible: to a user who sees everything (a policy arm; a btree serves territory_id IS NULL)';
 
 CREATE FUNCTION territory.can_read(territories int4[], owner text, kind text DEFAULT 'account') RETURNS bool
     LANGUAGE c STABLE PARALLEL SAFE

@@ -135,6 +135,17 @@ $$;
 COMMENT ON FUNCTION territory.set_access(int4, text, text) IS
     'Set the access level (none, read, edit) of a territory''s members, and of members above it, to its records of a kind';
 
+-- The unassigned arm of a deal table's policies, inlined into them: for a user who sees
+-- everything, the deals whose territory_id IS NULL; for anyone else none, and without reading
+-- them: the partial index enable_visibility() creates, on (territory_id IS NULL) WHERE
+-- territory_id IS NULL, is probed with = NULL, which matches nothing (a btree index on
+-- territory_id could only be read for IS NULL, every unassigned deal, to be thrown away).
+CREATE FUNCTION territory.unassigned_visible(territory int4) RETURNS bool
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN territory IS NULL AND (territory IS NULL) = NULLIF(territory.sees_all(), false);
+COMMENT ON FUNCTION territory.unassigned_visible(int4) IS
+    'Whether a deal without territory is visible: to a user who sees everything (a policy arm, inlined; a partial index on (territory_id IS NULL) serves it)';
+
 -- Internal: the USING / WITH CHECK expression of a managed table's policies.
 CREATE FUNCTION territory._policy_expr(tbl regclass, access text) RETURNS text
     LANGUAGE sql STABLE
@@ -177,6 +188,16 @@ DECLARE
     ed text;
 BEGIN
     mt := territory._managed(tbl);
+    -- the unassigned arm of a deal table needs its partial index (unassigned_visible(int4))
+    IF mt.kind = 'deal' AND NOT EXISTS (
+        SELECT FROM pg_index i
+         WHERE i.indrelid = tbl
+           AND pg_get_expr(i.indexprs, i.indrelid) = format('(%I IS NULL)', mt.territory_column)
+           AND pg_get_expr(i.indpred, i.indrelid) = format('(%I IS NULL)', mt.territory_column)) THEN
+        EXECUTE format('CREATE INDEX %I ON %s ((%I IS NULL)) WHERE %I IS NULL',
+                       left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 40) || '_unassigned_idx', tbl,
+                       mt.territory_column, mt.territory_column);
+    END IF;
     -- the owner arm needs an index on the owner column
     IF mt.owner_column IS NOT NULL AND NOT EXISTS (
         SELECT FROM pg_index i

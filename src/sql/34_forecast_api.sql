@@ -98,8 +98,8 @@ BEGIN
     IF NOT EXISTS (
         SELECT FROM territory.members m
          WHERE m.territory_id = _target_user.territory AND m.user_id = uid
-           AND (m.valid_from IS NULL OR m.valid_from < territory.upper(_target_user.period))
-           AND (m.valid_to IS NULL OR m.valid_to >= territory.lower(_target_user.period))) THEN
+           AND (m.valid_from IS NULL OR m.valid_from < pg_catalog.upper(_target_user.period))
+           AND (m.valid_to IS NULL OR m.valid_to >= pg_catalog.lower(_target_user.period))) THEN
         RAISE EXCEPTION 'sales user "%" is not a member of territory % in %', user_key, _target_user.territory,
                 _target_user.period
             USING ERRCODE = 'undefined_object',
@@ -173,7 +173,7 @@ BEGIN
     PERFORM territory._check_planner(remove_target.territory, NOT own, 'territory.targets', 'set the targets of');
     DELETE FROM territory.targets t
      WHERE t.territory_id = remove_target.territory
-       AND t.period OPERATOR(territory.=) remove_target.period
+       AND t.period OPERATOR(pg_catalog.=) remove_target.period
        AND t.user_id IS NOT DISTINCT FROM (CASE WHEN user_key IS NOT NULL THEN territory._user_id(user_key) END);
     IF NOT FOUND THEN
         IF user_key IS NULL THEN
@@ -236,7 +236,7 @@ BEGIN
     -- the parent's target stays as it is until the split commits
     SELECT t.amount INTO total
       FROM territory.targets t
-     WHERE t.territory_id = split_target.territory AND t.period OPERATOR(territory.=) split_target.period
+     WHERE t.territory_id = split_target.territory AND t.period OPERATOR(pg_catalog.=) split_target.period
        AND t.user_id IS NULL
        FOR SHARE;
     IF NOT FOUND THEN
@@ -337,8 +337,6 @@ $$;
 COMMENT ON FUNCTION territory.snapshot_forecast(territory.period) IS
     'Store the forecast of a period (every row of territory.forecast()) in territory.forecast_snapshots; returns the rows stored';
 
--- Created by the extension script, whose search_path puts the schema territory first: the
--- period operators below are territory's.
 CREATE VIEW territory.target_gaps WITH (security_invoker = true) AS
     WITH own AS (
         SELECT t.territory_id, t.period, t.amount FROM territory.targets t WHERE t.user_id IS NULL
@@ -356,12 +354,12 @@ CREATE VIEW territory.target_gaps WITH (security_invoker = true) AS
     SELECT p.territory_id, p.period, pt.amount AS target, k.children_total,
            k.children_total - pt.amount AS difference, k.children, k.children_with_target
       FROM planned p
-      LEFT JOIN own pt ON pt.territory_id = p.territory_id AND pt.period OPERATOR(territory.=) p.period
+      LEFT JOIN own pt ON pt.territory_id = p.territory_id AND pt.period = p.period
      CROSS JOIN LATERAL (
         SELECT count(*) AS children, count(ct.amount) AS children_with_target,
                coalesce(sum(ct.amount), 0) AS children_total
           FROM territory.territories c
-          LEFT JOIN own ct ON ct.territory_id = c.id AND ct.period OPERATOR(territory.=) p.period
+          LEFT JOIN own ct ON ct.territory_id = c.id AND ct.period = p.period
          WHERE c.parent_id = p.territory_id) k
      WHERE k.children_total IS DISTINCT FROM pt.amount;
 COMMENT ON VIEW territory.target_gaps IS

@@ -223,12 +223,12 @@ COMMENT ON FUNCTION territory._report_forecast_periods() IS
     'Internal: the periods of forecast_summary: those with a target, and the months and quarters from the first to the last close date of the deals the caller reads';
 
 -- One call of forecast_periods per period, joined laterally: a condition on the period (or its
--- text, or its kind) filters the list of periods before any forecast is computed.
+-- text, its kind, its first or last day) filters the list of periods before any forecast is computed.
 CREATE VIEW territory.forecast_summary WITH (security_invoker = true) AS
     SELECT p.period, p.period::text AS period_text, territory.kind(p.period) AS kind,
            f.territory_id, f.parent_id, f.user_key, f.depth, territory.path(f.territory_id) AS path, f.target, f.closed_won, f.commit, f.best_case,
            f.pipeline, f.weighted_pipeline, f.adjusted_commit, f.adjusted_best_case, f.adjusted_pipeline,
-           f.attainment, f.gap
+           f.attainment, f.gap, lower(p.period) AS first_day, upper(p.period) - 1 AS last_day
       FROM territory._report_forecast_periods() AS p(period)
      CROSS JOIN LATERAL territory.forecast_periods(ARRAY[p.period]) AS f;
 COMMENT ON VIEW territory.forecast_summary IS
@@ -253,6 +253,8 @@ COMMENT ON COLUMN territory.forecast_summary.adjusted_best_case IS 'Best case, w
 COMMENT ON COLUMN territory.forecast_summary.adjusted_pipeline IS 'Pipeline, with the managers'' adjustments in force';
 COMMENT ON COLUMN territory.forecast_summary.attainment IS 'closed_won / target, to four decimals; NULL without a target or with a target of 0';
 COMMENT ON COLUMN territory.forecast_summary.gap IS 'target - closed_won: what is left to close; NULL without a target';
+COMMENT ON COLUMN territory.forecast_summary.first_day IS 'The first day of the period';
+COMMENT ON COLUMN territory.forecast_summary.last_day IS 'The last day of the period (included)';
 
 -- ---------------------------------------------------------------- revenue_by_territory
 
@@ -280,7 +282,8 @@ $$;
 COMMENT ON FUNCTION territory._report_revenue() IS 'Internal: the rows of territory.revenue_by_territory';
 
 CREATE VIEW territory.revenue_by_territory WITH (security_invoker = true) AS
-    SELECT r.territory_id, r.path, r.depth, r.period, r.period_text, r.won_deals, r.revenue, r.own_revenue
+    SELECT r.territory_id, r.path, r.depth, r.period, r.period_text, r.won_deals, r.revenue, r.own_revenue,
+           lower(r.period) AS first_day, upper(r.period) - 1 AS last_day
       FROM territory._report_revenue() r;
 COMMENT ON VIEW territory.revenue_by_territory IS
     'Closed-won revenue per territory of the active model and calendar month, rolled up over the subtree: one row per month with won deals in the subtree';
@@ -292,6 +295,8 @@ COMMENT ON COLUMN territory.revenue_by_territory.period_text IS 'The month as te
 COMMENT ON COLUMN territory.revenue_by_territory.won_deals IS 'Closed-won deals of the month in the territory and below it';
 COMMENT ON COLUMN territory.revenue_by_territory.revenue IS 'Their amount (each deal to the cent)';
 COMMENT ON COLUMN territory.revenue_by_territory.own_revenue IS 'The amount of the closed-won deals of the month directly in the territory';
+COMMENT ON COLUMN territory.revenue_by_territory.first_day IS 'The first day of the month';
+COMMENT ON COLUMN territory.revenue_by_territory.last_day IS 'The last day of the month';
 
 -- ---------------------------------------------------------------- star_performers
 
@@ -322,7 +327,8 @@ $$;
 COMMENT ON FUNCTION territory._report_star_performers() IS 'Internal: the rows of territory.star_performers';
 
 CREATE VIEW territory.star_performers WITH (security_invoker = true) AS
-    SELECT s.period, s.period_text, s.kind, s.user_key, s.user_name, s.won_deals, s.closed_won, s.rank, s.share
+    SELECT s.period, s.period_text, s.kind, s.user_key, s.user_name, s.won_deals, s.closed_won, s.rank, s.share,
+           lower(s.period) AS first_day, upper(s.period) - 1 AS last_day
       FROM territory._report_star_performers() s;
 COMMENT ON VIEW territory.star_performers IS
     'Deal owners ranked by closed won per calendar month, quarter and year of the close dates, over all their deals';
@@ -335,6 +341,8 @@ COMMENT ON COLUMN territory.star_performers.won_deals IS 'Closed-won deals of th
 COMMENT ON COLUMN territory.star_performers.closed_won IS 'Their amount (each deal to the cent)';
 COMMENT ON COLUMN territory.star_performers.rank IS 'Rank by closed won within the period, 1 the highest (ties share a rank)';
 COMMENT ON COLUMN territory.star_performers.share IS 'closed_won / the period''s closed won over all owners, to four decimals';
+COMMENT ON COLUMN territory.star_performers.first_day IS 'The first day of the period';
+COMMENT ON COLUMN territory.star_performers.last_day IS 'The last day of the period (included)';
 
 -- ---------------------------------------------------------------- sales_cycle
 

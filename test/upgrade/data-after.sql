@@ -71,6 +71,28 @@ SET ROLE :"rep";
 SELECT string_agg(id::text, ',' ORDER BY id) AS seen FROM public.accounts \gset
 RESET ROLE;
 SELECT pg_temp.expect('bob sees', :'seen', '1,2,3,4');
+-- deals: the update gave the deal table the partial index of the unassigned arm (not a member
+-- of the extension: dumped with the table); an unassigned deal is seen only by who sees all
+SELECT pg_temp.expect('unassigned deals index', string_agg(c.relname || ' ' || pg_get_expr(i.indpred, i.indrelid), ', '),
+                      'deals_unassigned_idx (territory_id IS NULL)')
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE i.indrelid = 'public.deals'::regclass AND i.indpred IS NOT NULL;
+SELECT pg_temp.expect('index outside the extension', count(*)::text, '0')
+  FROM pg_depend WHERE classid = 'pg_class'::regclass AND objid = 'public.deals_unassigned_idx'::regclass
+   AND deptype = 'e';
+INSERT INTO public.accounts VALUES (7, 'Sakura', 'JP', 'Tokyo', NULL);
+INSERT INTO public.deals (id, account_id, amount, close_date, stage, owner_id)
+VALUES (4, 7, 10, '2026-12-02', 'Proposal', NULL);
+SET ROLE :"rep";
+SELECT string_agg(id::text, ',' ORDER BY id) AS seen FROM public.deals \gset
+RESET ROLE;
+SELECT pg_temp.expect('bob sees deals', :'seen', '1,2');
+SELECT territory.add_user('ops', 'Ops', sees_all => true) > 0 AS added \gset
+SET territory."user" = 'ops';
+SET ROLE :"rep";
+SELECT string_agg(id::text, ',' ORDER BY id) AS seen FROM public.deals \gset
+RESET ROLE;
+SELECT pg_temp.expect('ops sees deals', :'seen', '1,2,4');
 RESET territory."user";
 
 -- forecast views over the kept configuration

@@ -39,7 +39,8 @@ INSERT INTO public.deals (id, account_id, amount, close_date, stage, owner_id)
 VALUES (1, 1, 500, '2026-11-15', 'Proposal', 'ann');
 INSERT INTO public.leads VALUES (1, 'DE', NULL);
 SELECT territory.enable_visibility('public.accounts');
-GRANT SELECT ON public.accounts TO :"rep";
+SELECT territory.enable_visibility('public.deals');
+GRANT SELECT ON public.accounts, public.deals TO :"rep";
 SELECT territory.clone_model(territory.active_model(), 'FY2027') AS next \gset
 
 -- what the released version did: the scenario is valid before the update

@@ -229,3 +229,268 @@ REVOKE ALL ON FUNCTION
     territory._stages_before_write(),
     territory._removed_stages_before_insert()
 FROM PUBLIC;
+
+-- ---------------------------------------------------------------- periods from any search_path
+-- The operators, lower, upper, min and max of territory.period move to pg_catalog (doc/periods.md,
+-- "Names and the search path"); moved, not re-created, so that what users built on them (indexes,
+-- views, constraints) keeps them.  territory.lower/upper/min/max stay, as the names of 0.1.0.
+ALTER OPERATOR territory.= (territory.period, territory.period) SET SCHEMA pg_catalog;
+ALTER OPERATOR territory.<> (territory.period, territory.period) SET SCHEMA pg_catalog;
+ALTER OPERATOR territory.< (territory.period, territory.period) SET SCHEMA pg_catalog;
+ALTER OPERATOR territory.<= (territory.period, territory.period) SET SCHEMA pg_catalog;
+ALTER OPERATOR territory.> (territory.period, territory.period) SET SCHEMA pg_catalog;
+ALTER OPERATOR territory.>= (territory.period, territory.period) SET SCHEMA pg_catalog;
+ALTER OPERATOR territory.@> (territory.period, date) SET SCHEMA pg_catalog;
+ALTER OPERATOR territory.<@ (date, territory.period) SET SCHEMA pg_catalog;
+ALTER OPERATOR territory.@> (territory.period, territory.period) SET SCHEMA pg_catalog;
+ALTER OPERATOR territory.<@ (territory.period, territory.period) SET SCHEMA pg_catalog;
+ALTER OPERATOR territory.&& (territory.period, territory.period) SET SCHEMA pg_catalog;
+ALTER FUNCTION territory.lower(territory.period) SET SCHEMA pg_catalog;
+ALTER FUNCTION territory.upper(territory.period) SET SCHEMA pg_catalog;
+ALTER AGGREGATE territory.min(territory.period) SET SCHEMA pg_catalog;
+ALTER AGGREGATE territory.max(territory.period) SET SCHEMA pg_catalog;
+CREATE FUNCTION territory.lower(p territory.period) RETURNS date
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN pg_catalog.lower(p);
+COMMENT ON FUNCTION territory.lower(territory.period) IS 'First day of the period (the same as pg_catalog.lower)';
+
+CREATE FUNCTION territory.upper(p territory.period) RETURNS date
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN pg_catalog.upper(p);
+COMMENT ON FUNCTION territory.upper(territory.period) IS
+    'First day after the period (the same as pg_catalog.upper)';
+COMMENT ON FUNCTION territory.period_smaller(territory.period, territory.period) IS
+    'The smaller of two periods (transition function of min)';
+COMMENT ON FUNCTION territory.period_larger(territory.period, territory.period) IS
+    'The larger of two periods (transition function of max)';
+
+COMMENT ON AGGREGATE pg_catalog.min(territory.period) IS 'The first period in the order of periods';
+COMMENT ON AGGREGATE pg_catalog.max(territory.period) IS 'The last period in the order of periods';
+
+CREATE AGGREGATE territory.min(territory.period) (
+    SFUNC = territory.period_smaller, STYPE = territory.period,
+    COMBINEFUNC = territory.period_smaller, SORTOP = OPERATOR(pg_catalog.<), PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE territory.min(territory.period) IS 'The first period (the same as pg_catalog.min)';
+
+CREATE AGGREGATE territory.max(territory.period) (
+    SFUNC = territory.period_larger, STYPE = territory.period,
+    COMBINEFUNC = territory.period_larger, SORTOP = OPERATOR(pg_catalog.>), PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE territory.max(territory.period) IS 'The last period (the same as pg_catalog.max)';
+
+-- PL/pgSQL bodies that named the operators or functions by their old schema
+
+CREATE OR REPLACE FUNCTION territory._target_user(territory int4, period territory.period, user_key text) RETURNS int4
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid int4;
+BEGIN
+    IF user_key IS NULL THEN
+        RETURN NULL;
+    END IF;
+    uid := territory._user_id(user_key);
+    IF NOT EXISTS (
+        SELECT FROM territory.members m
+         WHERE m.territory_id = _target_user.territory AND m.user_id = uid
+           AND (m.valid_from IS NULL OR m.valid_from < pg_catalog.upper(_target_user.period))
+           AND (m.valid_to IS NULL OR m.valid_to >= pg_catalog.lower(_target_user.period))) THEN
+        RAISE EXCEPTION 'sales user "%" is not a member of territory % in %', user_key, _target_user.territory,
+                _target_user.period
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = 'A user''s target belongs to a territory the user is a member of during the period.',
+                  HINT = 'Add the membership with territory.add_member().';
+    END IF;
+    RETURN uid;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION territory.remove_target(territory int4, period territory.period, user_key text DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    own bool;
+BEGIN
+    PERFORM territory._check_territory(remove_target.territory);
+    PERFORM territory._check_not_null('period', remove_target.period);
+    own := user_key IS NULL OR EXISTS (SELECT FROM territory.sales_users u
+                                        WHERE u.key = user_key AND u.id = territory.current_user_id());
+    PERFORM territory._check_planner(remove_target.territory, NOT own, 'territory.targets', 'set the targets of');
+    DELETE FROM territory.targets t
+     WHERE t.territory_id = remove_target.territory
+       AND t.period OPERATOR(pg_catalog.=) remove_target.period
+       AND t.user_id IS NOT DISTINCT FROM (CASE WHEN user_key IS NOT NULL THEN territory._user_id(user_key) END);
+    IF NOT FOUND THEN
+        IF user_key IS NULL THEN
+            RAISE EXCEPTION 'territory % has no target for %', remove_target.territory, remove_target.period
+                USING ERRCODE = 'undefined_object';
+        END IF;
+        RAISE EXCEPTION 'sales user "%" has no target in territory % for %', user_key, remove_target.territory,
+                remove_target.period
+            USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION territory.split_target(territory int4, period territory.period, method text DEFAULT 'even')
+    RETURNS TABLE (territory_id int4, amount numeric)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    how text := lower(btrim(split_target.method));
+    weighed territory.period;
+    total numeric;
+    kids int4[];
+    weights numeric[];
+BEGIN
+    PERFORM territory._check_territory(split_target.territory);
+    PERFORM territory._check_not_null('period', split_target.period);
+    IF how IS NULL OR how NOT IN ('even', 'history', 'pipeline') THEN
+        RAISE EXCEPTION 'unknown split method: %', coalesce(split_target.method, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'The methods are even, history and pipeline.';
+    END IF;
+    PERFORM territory._check_planner(split_target.territory, true, 'territory.targets', 'split the target of');
+    -- the parent's target stays as it is until the split commits
+    SELECT t.amount INTO total
+      FROM territory.targets t
+     WHERE t.territory_id = split_target.territory AND t.period OPERATOR(pg_catalog.=) split_target.period
+       AND t.user_id IS NULL
+       FOR SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'territory % has no target for %', split_target.territory, split_target.period
+            USING ERRCODE = 'no_data_found', HINT = 'Set it with territory.set_target() first.';
+    END IF;
+    kids := ARRAY(SELECT k.child FROM territory.children(split_target.territory) WITH ORDINALITY AS k(child, n)
+                   ORDER BY k.n);
+    IF cardinality(kids) = 0 THEN
+        RAISE EXCEPTION 'territory % has no children to split its target among', split_target.territory
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF how <> 'even' THEN
+        -- history: last period's closed won; pipeline: the open deals of the period
+        weighed := CASE how WHEN 'history' THEN territory.next(split_target.period, -1) ELSE split_target.period END;
+        -- each child's figure of the forecast (its subtree, every deal to the cent; this function
+        -- runs as the extension's owner, so every deal counts)
+        weights := ARRAY(SELECT coalesce(greatest(CASE how WHEN 'history' THEN f.closed_won
+                                                           ELSE f.commit + f.best_case + f.pipeline END, 0), 0)
+                           FROM unnest(kids) WITH ORDINALITY AS k(child, n)
+                           LEFT JOIN territory.forecast(weighed, split_target.territory) f
+                                  ON f.territory_id = k.child AND f.user_key IS NULL
+                          ORDER BY k.n);
+        IF NOT EXISTS (SELECT FROM unnest(weights) w WHERE w > 0) THEN
+            RAISE NOTICE 'the children of territory % have no % in %: its target is split evenly',
+                split_target.territory, CASE how WHEN 'history' THEN 'closed won deals' ELSE 'open deals' END, weighed;
+            how := 'even';
+        END IF;
+    END IF;
+    IF how = 'even' THEN
+        weights := array_fill(1::numeric, ARRAY[cardinality(kids)]);
+    END IF;
+    FOR split_target.territory_id, split_target.amount IN
+        SELECT s.id, s.amount
+          FROM territory._largest_remainder(total, kids, weights) s
+          JOIN unnest(kids) WITH ORDINALITY AS k(child, n) ON k.child = s.id
+         ORDER BY k.n
+    LOOP
+        PERFORM territory._write_target(split_target.territory_id, split_target.period, NULL,
+                                        split_target.amount, how);
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- ---------------------------------------------------------------- report views: first_day, last_day
+
+CREATE OR REPLACE VIEW territory.forecast_summary WITH (security_invoker = true) AS
+    SELECT p.period, p.period::text AS period_text, territory.kind(p.period) AS kind,
+           f.territory_id, f.parent_id, f.user_key, f.depth, territory.path(f.territory_id) AS path, f.target, f.closed_won, f.commit, f.best_case,
+           f.pipeline, f.weighted_pipeline, f.adjusted_commit, f.adjusted_best_case, f.adjusted_pipeline,
+           f.attainment, f.gap, lower(p.period) AS first_day, upper(p.period) - 1 AS last_day
+      FROM territory._report_forecast_periods() AS p(period)
+     CROSS JOIN LATERAL territory.forecast_periods(ARRAY[p.period]) AS f;
+COMMENT ON COLUMN territory.forecast_summary.first_day IS 'The first day of the period';
+COMMENT ON COLUMN territory.forecast_summary.last_day IS 'The last day of the period (included)';
+
+CREATE OR REPLACE VIEW territory.revenue_by_territory WITH (security_invoker = true) AS
+    SELECT r.territory_id, r.path, r.depth, r.period, r.period_text, r.won_deals, r.revenue, r.own_revenue,
+           lower(r.period) AS first_day, upper(r.period) - 1 AS last_day
+      FROM territory._report_revenue() r;
+COMMENT ON COLUMN territory.revenue_by_territory.first_day IS 'The first day of the month';
+COMMENT ON COLUMN territory.revenue_by_territory.last_day IS 'The last day of the month';
+
+CREATE OR REPLACE VIEW territory.star_performers WITH (security_invoker = true) AS
+    SELECT s.period, s.period_text, s.kind, s.user_key, s.user_name, s.won_deals, s.closed_won, s.rank, s.share,
+           lower(s.period) AS first_day, upper(s.period) - 1 AS last_day
+      FROM territory._report_star_performers() s;
+COMMENT ON COLUMN territory.star_performers.first_day IS 'The first day of the period';
+COMMENT ON COLUMN territory.star_performers.last_day IS 'The last day of the period (included)';
+
+-- ---------------------------------------------------------------- deals: the unassigned arm without reading
+-- unassigned_visible(int4) becomes SQL, inlined into the policies (they keep it: they name it by
+-- its oid), served by a partial index that enable_visibility() now creates; the deal tables whose
+-- visibility is on get it here.
+CREATE OR REPLACE FUNCTION territory.unassigned_visible(territory int4) RETURNS bool
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN territory IS NULL AND (territory IS NULL) = NULLIF(territory.sees_all(), false);
+COMMENT ON FUNCTION territory.unassigned_visible(int4) IS
+    'Whether a deal without territory is visible: to a user who sees everything (a policy arm, inlined; a partial index on (territory_id IS NULL) serves it)';
+
+CREATE OR REPLACE FUNCTION territory.enable_visibility(tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables;
+    rd text;
+    ed text;
+BEGIN
+    mt := territory._managed(tbl);
+    -- the unassigned arm of a deal table needs its partial index (unassigned_visible(int4))
+    IF mt.kind = 'deal' AND NOT EXISTS (
+        SELECT FROM pg_index i
+         WHERE i.indrelid = tbl
+           AND pg_get_expr(i.indexprs, i.indrelid) = format('(%I IS NULL)', mt.territory_column)
+           AND pg_get_expr(i.indpred, i.indrelid) = format('(%I IS NULL)', mt.territory_column)) THEN
+        EXECUTE format('CREATE INDEX %I ON %s ((%I IS NULL)) WHERE %I IS NULL',
+                       left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 40) || '_unassigned_idx', tbl,
+                       mt.territory_column, mt.territory_column);
+    END IF;
+    -- the owner arm needs an index on the owner column
+    IF mt.owner_column IS NOT NULL AND NOT EXISTS (
+        SELECT FROM pg_index i
+         WHERE i.indrelid = tbl
+           AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = mt.owner_column)) THEN
+        EXECUTE format('CREATE INDEX %I ON %s (%I)',
+                       left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 40) || '_' || left(mt.owner_column, 10)
+                       || '_owner_idx', tbl, mt.owner_column);
+    END IF;
+    rd := territory._policy_expr(tbl, 'read');
+    ed := territory._policy_expr(tbl, 'edit');
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+    PERFORM territory._drop_policies(tbl);
+    EXECUTE format('CREATE POLICY territory_select ON %s FOR SELECT USING (%s)', tbl, rd);
+    EXECUTE format('CREATE POLICY territory_insert ON %s FOR INSERT WITH CHECK (%s)', tbl, ed);
+    EXECUTE format('CREATE POLICY territory_update ON %s FOR UPDATE USING (%s) WITH CHECK (%s)', tbl, ed, ed);
+    EXECUTE format('CREATE POLICY territory_delete ON %s FOR DELETE USING (%s)', tbl, ed);
+END
+$$;
+
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT m.tbl FROM territory.managed_tables m
+              WHERE m.kind = 'deal'
+                AND EXISTS (SELECT FROM pg_catalog.pg_policy p
+                             WHERE p.polrelid = m.tbl AND p.polname = 'territory_select')
+              ORDER BY m.tbl::oid LOOP
+        PERFORM territory.enable_visibility(t);
+    END LOOP;
+END
+$$;

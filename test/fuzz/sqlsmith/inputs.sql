@@ -130,7 +130,7 @@ BEGIN
         BEGIN
             p := s::territory.period;
             st := 'ok';
-            IF NOT (p::text::territory.period OPERATOR(territory.=) p) OR p::text::territory.period::text <> p::text THEN
+            IF NOT (p::text::territory.period OPERATOR(pg_catalog.=) p) OR p::text::territory.period::text <> p::text THEN
                 st := format('WRONG: period %L reads back as %L', p::text, p::text::territory.period::text);
             END IF;
         EXCEPTION WHEN OTHERS THEN
