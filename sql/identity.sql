@@ -16,7 +16,7 @@ SELECT territory.add_rule(:de, $$country = 'DE'$$) > 0 AS rule, territory.add_ru
 -- 2. keys are compared whole: two users sharing a 125-byte prefix, and every length boundary
 SELECT territory.add_user(repeat('L', 125) || 'A', 'A') > 0 AS a, territory.add_user(repeat('L', 125) || 'B', 'B') > 0 AS b;
 SELECT territory.add_member(:de, repeat('L', 125) || 'A') > 0 AS m, territory.add_member(:fr, repeat('L', 125) || 'B') > 0 AS m;
-SELECT repeat('L', 125) || 'A' AS key_a \gset
+SELECT repeat('L', 125) || 'A' AS key_a, repeat('L', 125) || 'B' AS key_b \gset
 BEGIN;
 SET LOCAL territory."user" = :'key_a';
 SELECT u.key = repeat('L', 125) || 'A' AS is_a FROM territory.sales_users u WHERE u.id = territory.current_user_id();
@@ -170,7 +170,41 @@ COMMIT;
 RESET ROLE;
 SELECT id, territories FROM id_contacts ORDER BY id;
 
+-- 3b. the kind and access from PL/pgSQL variables: each call answers for its own (PL/pgSQL keeps
+-- a simple expression's call state for the transaction while the variables change)
+SELECT territory.set_access(:fr, 'deal', 'none');
+SELECT territory.set_access(:de, 'contact', 'read');
+CREATE FUNCTION id_readable(t int4, kind text) RETURNS bool LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN territory.can_read(ARRAY[t], NULL, kind);
+END $$;
+CREATE FUNCTION id_editable(t int4, kind text) RETURNS bool LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN territory.can_edit(ARRAY[t], NULL, kind);
+END $$;
+CREATE FUNCTION id_visible(kind text, access text) RETURNS int4[] LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN territory.visible_territories(kind, access);
+END $$;
+CREATE FUNCTION id_in_visible(t int4, kind text, access text) RETURNS bool LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN territory.in_visible(t, kind, access);
+END $$;
+BEGIN;
+SET LOCAL territory."user" = :'key_b';
+SELECT id_readable(:fr, 'account') AS fr_account, id_readable(:fr, 'deal') AS fr_deal,
+       id_readable(:fr, 'account') AS fr_account_again, territory.can_read(ARRAY[:fr], NULL, 'deal') AS fr_deal_direct;
+SELECT id_visible('account', 'read') = ARRAY[:fr] AS account_fr, id_visible('deal', 'read') AS deal,
+       id_in_visible(:fr, 'account', 'edit') AS fr_account_edit, id_in_visible(:fr, 'deal', 'read') AS fr_deal_read;
+SET LOCAL territory."user" = :'key_a';
+SELECT id_editable(:de, 'account') AS de_account_edit, id_editable(:de, 'contact') AS de_contact_edit,
+       id_readable(:de, 'contact') AS de_contact_read, id_visible('contact', 'edit') AS contact_edit,
+       id_visible('contact', 'read') = ARRAY[:de] AS contact_read;
+COMMIT;
+
 DROP TABLE id_accounts, id_contacts;
+DROP FUNCTION id_readable(int4, text), id_editable(int4, text), id_visible(text, text),
+              id_in_visible(int4, text, text);
 DROP FUNCTION id_can_read(int), id_can_read_simple(int4[]), id_plan_has(text, text);
 REVOKE SET ON PARAMETER "territory.user" FROM id_app;
 DROP ROLE id_app;

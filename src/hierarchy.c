@@ -20,8 +20,8 @@
  * territory.c) and rebuilt lazily by the next caller.  The snapshot is the latest one, including
  * the current transaction's own changes, so the functions behave like the system catalogs: they
  * see the committed hierarchy and the transaction's own changes, at every isolation level.  In
- * parallel mode, where no new snapshot may be taken, the statement's snapshot is used and the
- * cache is thrown away at the end of the transaction.
+ * parallel mode that snapshot is a fresh catalog snapshot (TerritoryConfigSnapshot, territory.c)
+ * and the cache is thrown away at the end of the transaction.
  *
  * Callers never keep a pointer to the cache across calls: set-returning functions materialize
  * their result at once, so a rebuild between two calls cannot pull memory from under them.
@@ -122,7 +122,7 @@ static void AppendPath(StringInfo buf, const Hierarchy *h, int32 p);
 static Hierarchy *hierarchy = NULL;
 static bool hierarchy_valid = false;
 static Oid	hierarchy_signal = InvalidOid;
-/* set when built from a statement snapshot in parallel mode: valid only in that transaction */
+/* set when built in parallel mode: valid only in that transaction */
 static bool hierarchy_transient = false;
 static LocalTransactionId hierarchy_lxid = InvalidLocalTransactionId;
 /* pinned by a caller that keeps pointers into the cache while running queries (HierarchyPin) */
@@ -693,7 +693,7 @@ GetHierarchy(FunctionCallInfo fcinfo)
 	/* the signal relation's OID may change when the extension is re-created */
 	hierarchy_signal = TerritoryRelid(HIERARCHY_SIGNAL);
 	parallel = IsInParallelMode();
-	snapshot = RegisterSnapshot(parallel ? GetActiveSnapshot() : GetLatestSnapshot());
+	snapshot = RegisterSnapshot(TerritoryConfigSnapshot());
 	hierarchy_valid = true;		/* an invalidation arriving during the build clears it */
 	PG_TRY();
 	{

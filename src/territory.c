@@ -121,23 +121,44 @@ TerritoryRestoreUser(const TerritoryUser *save)
 }
 
 /*
+ * TerritoryConfigSnapshot
+ *		The snapshot the per-backend caches read the configuration with: the latest committed
+ *		configuration (and the transaction's own changes), like the catalogs, whatever the
+ *		isolation level: a cache built from an older snapshot would stay in the backend after its
+ *		transaction and keep a configuration that no longer exists.  In parallel mode (a worker,
+ *		or a leader running a parallel plan) GetLatestSnapshot() is refused; a fresh catalog
+ *		snapshot is not, and is the same latest committed state: so a worker of a REPEATABLE READ
+ *		transaction reads the configuration its leader reads, not the older one of the
+ *		transaction's snapshot.  (A change committed between the leader's read and a worker's
+ *		start is seen by the worker only: as with the catalogs, which locks protect; nothing locks
+ *		the configuration against the queries that read it.)  Not registered: the caller
+ *		registers or pushes it, which copies it.
+ */
+Snapshot
+TerritoryConfigSnapshot(void)
+{
+	if (IsInParallelMode())
+	{
+		InvalidateCatalogSnapshot();
+		return GetNonHistoricCatalogSnapshot(InvalidOid);
+	}
+	return GetLatestSnapshot();
+}
+
+/*
  * TerritoryConfigBegin / TerritoryConfigEnd
- *		Bracket SPI reads of the configuration tables for a per-backend cache.  They read the
- *		latest committed configuration (and the transaction's own changes), like the catalogs,
- *		whatever the isolation level: a cache built from an older snapshot would stay in the
- *		backend after its transaction and keep a configuration that no longer exists.  In parallel
- *		mode no snapshot may be taken: a parallel worker, or a leader running a parallel plan,
- *		reads with the statement's snapshot, the one the leader gave its workers, and Begin
- *		returns true: a cache built so is good for the current transaction only.
+ *		Bracket SPI reads of the configuration tables for a per-backend cache, with the snapshot
+ *		of TerritoryConfigSnapshot().  Begin returns true in parallel mode: a cache built there
+ *		belongs to the current transaction only (a worker's ends with it; a leader's might have
+ *		missed an invalidation it could not accept).
  */
 bool
 TerritoryConfigBegin(void)
 {
-	/* no new snapshot in parallel mode (a worker, or the leader while it runs a parallel plan) */
 	bool		transient = IsInParallelMode();
 
 	SPI_connect();
-	PushActiveSnapshot(transient ? GetActiveSnapshot() : GetLatestSnapshot());
+	PushActiveSnapshot(TerritoryConfigSnapshot());
 	return transient;
 }
 

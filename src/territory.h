@@ -20,6 +20,7 @@
 #include "compat.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/snapshot.h"
 
 /* The extension's schema: fixed, the extension is not relocatable. */
 #define TERRITORY_SCHEMA "territory"
@@ -48,6 +49,7 @@ typedef struct TerritoryUser
 extern Oid	TerritoryRelationOwner(Oid relid);
 extern void TerritoryBecomeOwner(TerritoryUser *save);
 extern void TerritoryRestoreUser(const TerritoryUser *save);
+extern Snapshot TerritoryConfigSnapshot(void);
 extern bool TerritoryConfigBegin(void);
 extern void TerritoryConfigEnd(void);
 

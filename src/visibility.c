@@ -148,7 +148,7 @@ typedef struct Visibility
 } Visibility;
 
 static Visibility *visibility = NULL;
-/* built in parallel mode from the statement's snapshot: good in this transaction only */
+/* built in parallel mode: good in this transaction only */
 static LocalTransactionId visibility_transient_lxid = InvalidLocalTransactionId;
 static bool visibility_valid = false;	/* users */
 static bool members_valid = false;	/* memberships and access levels */
@@ -957,9 +957,27 @@ static int32 TextArgKind(FunctionCallInfo fcinfo, int argno);
 static int32 TextArgAccess(FunctionCallInfo fcinfo, int argno);
 
 /*
- * Per call site (fn_extra, which lives as long as the statement's plan state): the set for the
- * kind (argument kind_arg) and access (argument access_arg, or fixed when -1) of the call.
- * Constant arguments, as in the policies, are parsed once per call site, not per row.
+ * Whether argument argno of the call is a constant of its expression.  Not
+ * get_fn_expr_arg_stable(), which also says so of a PARAM_EXTERN: a PL/pgSQL variable, whose
+ * value changes while PL/pgSQL keeps the call's state (fn_extra) for the whole transaction.
+ */
+static bool
+ArgIsConst(FmgrInfo *flinfo, int argno)
+{
+	Node	   *expr = flinfo->fn_expr;
+	List	   *args;
+
+	if (expr == NULL || !IsA(expr, FuncExpr))
+		return false;
+	args = ((FuncExpr *) expr)->args;
+	return argno < list_length(args) && IsA(list_nth(args, argno), Const);
+}
+
+/*
+ * Per call site (fn_extra, which lives as long as the statement's plan state, or a PL/pgSQL
+ * simple expression's transaction): the set for the kind (argument kind_arg) and access
+ * (argument access_arg, or fixed when -1) of the call.  Constant arguments, as in the policies,
+ * are parsed once per call site, not per row; any other argument at every call.
  */
 static VisibleSet *
 CallSiteSetArgs(FunctionCallInfo fcinfo, int kind_arg, int access_arg, int32 access)
@@ -975,8 +993,8 @@ CallSiteSetArgs(FunctionCallInfo fcinfo, int kind_arg, int access_arg, int32 acc
 	{
 		cs->arg_kind = kind_arg >= 0 ? TextArgKind(fcinfo, kind_arg) : 0;
 		cs->arg_access = access_arg >= 0 ? TextArgAccess(fcinfo, access_arg) : access;
-		cs->args_parsed = (kind_arg < 0 || get_fn_expr_arg_stable(fcinfo->flinfo, kind_arg)) &&
-			(access_arg < 0 || get_fn_expr_arg_stable(fcinfo->flinfo, access_arg));
+		cs->args_parsed = (kind_arg < 0 || ArgIsConst(fcinfo->flinfo, kind_arg)) &&
+			(access_arg < 0 || ArgIsConst(fcinfo->flinfo, access_arg));
 	}
 	return SetOfCall(cs, cs->arg_kind, cs->arg_access);
 }

@@ -599,6 +599,10 @@ SELECT territory.enable_visibility('fc_deals');
 SELECT territory.enable_visibility('fc_orders');
 CREATE ROLE fc_app NOLOGIN;        -- the pooled application: sets territory.user
 GRANT SET ON PARAMETER "territory.user" TO fc_app;
+-- PostgreSQL's parallel workers check the role's right to set territory.user against committed
+-- grants only, and this file is one transaction: what fc_app asks runs in the leader (in the
+-- parallel pass of run-suites too; sql/parallel.sql runs the forecast as users in real workers)
+SET LOCAL max_parallel_workers = 0;
 GRANT SELECT ON fc_accounts, fc_deals, fc_orders TO fc_app;
 GRANT USAGE ON SCHEMA fc TO fc_app;
 GRANT SELECT ON ALL TABLES IN SCHEMA fc TO fc_app;
