@@ -87,6 +87,31 @@ SELECT tbl, key, territory_id, action, cause FROM territory.assignment_history
 -- re-runs cover every table, accounts first
 CALL territory.run_rules();
 SELECT tbl, state, processed, changed FROM territory.rule_runs ORDER BY id;
+-- contacts and deals written before their account take its territories when it is inserted
+-- (in the same statement or later, with COPY too); an account without territory changes nothing
+INSERT INTO contacts VALUES (40, 900, NULL), (41, 901, NULL);
+INSERT INTO deals (id, account_id, amount, close_date, stage) VALUES (140, 900, 1, '2026-11-01', 'Proposal');
+SELECT id, territories FROM contacts WHERE id IN (40, 41) ORDER BY id;
+INSERT INTO accounts VALUES (900, 'DE', 'Retail', NULL), (901, 'JP', 'Wholesale', NULL);
+SELECT c.id, c.territories = a.territories AS follows, c.territories <> '{}' AS assigned
+  FROM contacts c JOIN accounts a ON a.id = c.account_id WHERE c.id IN (40, 41) ORDER BY c.id;
+SELECT d.id, d.territory_id = ANY (a.territories) AS follows FROM deals d JOIN accounts a ON a.id = d.account_id
+ WHERE d.id = 140;
+COPY contacts (id, account_id, owner_id) FROM STDIN;
+42	902	\N
+\.
+COPY accounts (id, country, industry, owner_id) FROM STDIN;
+902	DE	Retail	\N
+\.
+SELECT c.id, c.territories = a.territories AS follows, c.territories <> '{}' AS assigned
+  FROM contacts c JOIN accounts a ON a.id = c.account_id WHERE c.id = 42;
+SELECT tbl, key, count(*) AS added, min(cause) AS cause FROM territory.assignment_history
+ WHERE (tbl, key) IN (('contacts'::regclass, '40'), ('contacts'::regclass, '41'), ('deals'::regclass, '140'),
+                      ('contacts'::regclass, '42')) AND action = 'added'
+ GROUP BY tbl, key ORDER BY tbl, key;
+DELETE FROM contacts WHERE id IN (40, 41, 42);
+DELETE FROM deals WHERE id = 140;
+DELETE FROM accounts WHERE id IN (900, 901, 902);
 -- unmanaging: dependents first
 SELECT territory.unmanage_table('accounts');
 SELECT territory.unmanage_table('deals');

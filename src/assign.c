@@ -720,9 +720,10 @@ territory_history_trigger(PG_FUNCTION_ARGS)
 }
 
 /*
- * territory.cascade_trigger(): AFTER UPDATE or DELETE row trigger of an account table whose
- * territories (or key) changed: its contacts and deals are assigned again, in the same
- * transaction.
+ * territory.cascade_trigger(): AFTER INSERT, UPDATE or DELETE row trigger of an account table:
+ * when an account with territories is inserted (contacts and deals may name it already), when
+ * its territories or key change, or when it is deleted, its contacts and deals are assigned
+ * again, in the same transaction.
  */
 PG_FUNCTION_INFO_V1(territory_cascade_trigger);
 Datum
@@ -739,7 +740,7 @@ territory_cascade_trigger(PG_FUNCTION_ARGS)
 	CheckRowTrigger(fcinfo, "territory.cascade_trigger()", false);
 	m = GetMatcher(RelationGetRelid(td->tg_relation));
 	t = MatcherTable(m);
-	slots[0] = td->tg_trigslot;	/* the old row: records that named it */
+	slots[0] = td->tg_trigslot;	/* the old row (the new one of an INSERT): records that name it */
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		slots[1] = td->tg_newslot;	/* the new key, when it changed */
 

@@ -56,6 +56,51 @@ END
 $$;
 COMMENT ON FUNCTION territory._check_column(regclass, text, name, regtype[]) IS 'Internal: checks a mapped column';
 
+-- Internal: the triggers by which the contacts and deals follow their account (created with
+-- the first contact or deal table, each one that is missing): an account inserted after records
+-- that name it, one whose territories or key change, one deleted.
+CREATE FUNCTION territory._create_cascade_triggers(acct territory.managed_tables) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    trg record;
+BEGIN
+    FOR trg IN SELECT * FROM (VALUES
+            ('zz_territory_cascade_insert', 'INSERT', format('NEW.%I OPERATOR(pg_catalog.<>) ''{}''', acct.territory_column)),
+            ('zz_territory_cascade_update', 'UPDATE',
+             format('OLD.%1$I IS DISTINCT FROM NEW.%1$I OR OLD.%2$I IS DISTINCT FROM NEW.%2$I',
+                    acct.territory_column, acct.key_column)),
+            ('zz_territory_cascade_delete', 'DELETE', NULL)) t(name, event, condition)
+    LOOP
+        IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = acct.tbl AND t.tgname = trg.name) THEN
+            EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW %s EXECUTE FUNCTION territory.cascade_trigger()',
+                           trg.name, trg.event, acct.tbl,
+                           CASE WHEN trg.condition IS NOT NULL THEN format('WHEN (%s)', trg.condition) ELSE '' END);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION territory._create_cascade_triggers(territory.managed_tables) IS
+    'Internal: create the cascade triggers of the account table that are missing';
+
+-- Internal: drop them (with the last contact or deal table).
+CREATE FUNCTION territory._drop_cascade_triggers(acct regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    trg name;
+BEGIN
+    FOR trg IN SELECT t.tgname FROM pg_trigger t
+                WHERE t.tgrelid = acct AND t.tgname LIKE 'zz\_territory\_cascade\_%' ORDER BY t.tgname LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trg, acct);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION territory._drop_cascade_triggers(regclass) IS
+    'Internal: drop the cascade triggers of the account table';
+
 CREATE FUNCTION territory.manage_table(tbl regclass, kind text, key name DEFAULT 'id',
                                        owner name DEFAULT 'owner_id', account name DEFAULT 'account_id',
                                        amount name DEFAULT 'amount', close_date name DEFAULT 'close_date',
@@ -156,13 +201,7 @@ BEGIN
                            left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 40) || '_' || left(account, 10)
                            || '_territory_idx', tbl, account);
         END IF;
-        IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = acct.tbl AND t.tgname = 'zz_territory_cascade_update') THEN
-            EXECUTE format('CREATE TRIGGER zz_territory_cascade_update AFTER UPDATE ON %s
-                            FOR EACH ROW WHEN (OLD.%2$I IS DISTINCT FROM NEW.%2$I OR OLD.%3$I IS DISTINCT FROM NEW.%3$I)
-                            EXECUTE FUNCTION territory.cascade_trigger()', acct.tbl, acct.territory_column, acct.key_column);
-            EXECUTE format('CREATE TRIGGER zz_territory_cascade_delete AFTER DELETE ON %s
-                            FOR EACH ROW EXECUTE FUNCTION territory.cascade_trigger()', acct.tbl);
-        END IF;
+        PERFORM territory._create_cascade_triggers(acct);
     END IF;
     -- named to fire after the application's own BEFORE triggers (they fire in name order)
     EXECUTE format('CREATE TRIGGER zz_territory_assign BEFORE INSERT OR UPDATE ON %s
@@ -205,8 +244,7 @@ BEGIN
                         WHERE m.kind IN ('contact', 'deal') AND m.tbl <> unmanage_table.tbl) THEN
         SELECT m.* INTO acct FROM territory.managed_tables m WHERE m.kind = 'account';
         IF FOUND THEN
-            EXECUTE format('DROP TRIGGER IF EXISTS zz_territory_cascade_update ON %s', acct.tbl);
-            EXECUTE format('DROP TRIGGER IF EXISTS zz_territory_cascade_delete ON %s', acct.tbl);
+            PERFORM territory._drop_cascade_triggers(acct.tbl);
         END IF;
     END IF;
     FOREACH trg IN ARRAY ARRAY['zz_territory_assign', 'zz_territory_history_delete'] LOOP

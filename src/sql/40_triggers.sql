@@ -311,8 +311,7 @@ BEGIN
     -- the account table's cascade triggers go with the last contact or deal table
     IF NOT EXISTS (SELECT FROM territory.managed_tables m WHERE m.kind IN ('contact', 'deal')) THEN
         FOR acct IN SELECT m.tbl FROM territory.managed_tables m WHERE m.kind = 'account' LOOP
-            EXECUTE format('DROP TRIGGER IF EXISTS zz_territory_cascade_update ON %s', acct);
-            EXECUTE format('DROP TRIGGER IF EXISTS zz_territory_cascade_delete ON %s', acct);
+            PERFORM territory._drop_cascade_triggers(acct);
         END LOOP;
     END IF;
 END

@@ -26,6 +26,8 @@ REVOKE ALL ON FUNCTION
     territory._managed(regclass),
     territory._key_type(regclass),
     territory._check_column(regclass, text, name, regtype[]),
+    territory._create_cascade_triggers(territory.managed_tables),
+    territory._drop_cascade_triggers(regclass),
     territory.manage_table(regclass, text, name, name, name, name, name, name, name, name),
     territory.unmanage_table(regclass),
     territory._account_table(),

@@ -494,3 +494,244 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- ---------------------------------------------------------------- contacts and deals before their account
+-- An account inserted after contacts or deals that name it gives them its territories: a third
+-- cascade trigger, zz_territory_cascade_insert, made (like the other two) by one function, and
+-- given here to the account table of an install that has contacts or deals managed.
+
+CREATE FUNCTION territory._create_cascade_triggers(acct territory.managed_tables) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    trg record;
+BEGIN
+    FOR trg IN SELECT * FROM (VALUES
+            ('zz_territory_cascade_insert', 'INSERT', format('NEW.%I OPERATOR(pg_catalog.<>) ''{}''', acct.territory_column)),
+            ('zz_territory_cascade_update', 'UPDATE',
+             format('OLD.%1$I IS DISTINCT FROM NEW.%1$I OR OLD.%2$I IS DISTINCT FROM NEW.%2$I',
+                    acct.territory_column, acct.key_column)),
+            ('zz_territory_cascade_delete', 'DELETE', NULL)) t(name, event, condition)
+    LOOP
+        IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = acct.tbl AND t.tgname = trg.name) THEN
+            EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW %s EXECUTE FUNCTION territory.cascade_trigger()',
+                           trg.name, trg.event, acct.tbl,
+                           CASE WHEN trg.condition IS NOT NULL THEN format('WHEN (%s)', trg.condition) ELSE '' END);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION territory._create_cascade_triggers(territory.managed_tables) IS
+    'Internal: create the cascade triggers of the account table that are missing';
+
+CREATE FUNCTION territory._drop_cascade_triggers(acct regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    trg name;
+BEGIN
+    FOR trg IN SELECT t.tgname FROM pg_trigger t
+                WHERE t.tgrelid = acct AND t.tgname LIKE 'zz\_territory\_cascade\_%' ORDER BY t.tgname LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trg, acct);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION territory._drop_cascade_triggers(regclass) IS
+    'Internal: drop the cascade triggers of the account table';
+
+REVOKE ALL ON FUNCTION
+    territory._create_cascade_triggers(territory.managed_tables),
+    territory._drop_cascade_triggers(regclass)
+FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION territory.manage_table(tbl regclass, kind text, key name DEFAULT 'id',
+                                       owner name DEFAULT 'owner_id', account name DEFAULT 'account_id',
+                                       amount name DEFAULT 'amount', close_date name DEFAULT 'close_date',
+                                       stage name DEFAULT 'stage', created name DEFAULT 'created_at',
+                                       phone name DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text := lower(btrim(manage_table.kind));
+    col name := 'territories';
+    acct territory.managed_tables;
+    n int8;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF k IS NULL OR k NOT IN ('account', 'lead', 'contact', 'deal') THEN
+        RAISE EXCEPTION 'unknown kind of managed table: %', coalesce(manage_table.kind, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'The kinds are account, lead, contact and deal.';
+    END IF;
+    IF EXISTS (SELECT FROM territory.managed_tables m WHERE m.tbl = manage_table.tbl) THEN
+        RAISE EXCEPTION 'table % is already managed', tbl USING ERRCODE = 'duplicate_object';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF EXISTS (SELECT FROM pg_depend d
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = tbl AND d.deptype = 'e') THEN
+        RAISE EXCEPTION 'table % belongs to an extension', tbl
+            USING ERRCODE = 'wrong_object_type', HINT = 'Manage the application''s own tables.';
+    END IF;
+    PERFORM territory._check_column(tbl, 'key', key);
+    IF owner IS NOT NULL THEN
+        PERFORM territory._check_column(tbl, 'owner', owner);
+    END IF;
+    IF phone IS NOT NULL THEN
+        PERFORM territory._check_column(tbl, 'phone', phone, '{text,varchar}');
+    END IF;
+    IF k IN ('contact', 'deal') THEN
+        SELECT m.* INTO acct FROM territory.managed_tables m WHERE m.kind = 'account';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION '% tables take their territories from an account table, and none is managed', k
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Manage the account table first with territory.manage_table(..., ''account'').';
+        ELSIF (SELECT count(*) FROM territory.managed_tables m WHERE m.kind = 'account') > 1 THEN
+            RAISE EXCEPTION 'several account tables are managed; % tables need exactly one', k
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        PERFORM territory._check_column(tbl, 'account', account);
+        IF NOT EXISTS (
+            SELECT FROM pg_operator o, pg_attribute a, pg_attribute ak
+             WHERE a.attrelid = tbl AND a.attname = account
+               AND ak.attrelid = acct.tbl AND ak.attname = acct.key_column
+               AND o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = ak.atttypid
+               AND o.oprnamespace = 'pg_catalog'::regnamespace) THEN
+            RAISE EXCEPTION 'column "%" of table % cannot be compared with the key of %', account, tbl, acct.tbl
+                USING ERRCODE = 'datatype_mismatch', DETAIL = 'It was given as the account column.';
+        END IF;
+    END IF;
+    IF k = 'deal' THEN
+        PERFORM territory._check_column(tbl, 'amount', amount, '{numeric,int4,int8,float8,float4,money}');
+        PERFORM territory._check_column(tbl, 'close date', close_date, '{date,timestamp,timestamptz}');
+        PERFORM territory._check_column(tbl, 'stage', stage, '{text,varchar}');
+        PERFORM territory._check_column(tbl, 'created', created, '{date,timestamp,timestamptz}');
+        col := 'territory_id';
+    END IF;
+    IF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'table % already has a column "%"', tbl, col
+            USING ERRCODE = 'duplicate_column',
+                  HINT = 'The extension adds and maintains that column; rename yours first.';
+    END IF;
+
+    INSERT INTO territory.managed_tables (tbl, kind, key_column, owner_column, account_column, amount_column,
+                                          close_date_column, stage_column, created_column, phone_column,
+                                          territory_column)
+        VALUES (tbl, k, key, owner,
+                CASE WHEN k IN ('contact', 'deal') THEN account END,
+                CASE WHEN k = 'deal' THEN amount END, CASE WHEN k = 'deal' THEN close_date END,
+                CASE WHEN k = 'deal' THEN stage END, CASE WHEN k = 'deal' THEN created END,
+                phone, col);
+
+    IF k = 'deal' THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I int4', tbl, col);
+        EXECUTE format('CREATE INDEX %I ON %s (%I)',
+                       left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 48) || '_territory_id_idx', tbl, col);
+    ELSE
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I int4[] NOT NULL DEFAULT ''{}''', tbl, col);
+        EXECUTE format('CREATE INDEX %I ON %s USING gin (%I)',
+                       left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 48) || '_territories_idx', tbl, col);
+    END IF;
+    IF k IN ('contact', 'deal') THEN
+        -- contacts and deals are found by account when the account's territories change
+        IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = tbl
+                          AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = account)) THEN
+            EXECUTE format('CREATE INDEX %I ON %s (%I)',
+                           left((SELECT c.relname FROM pg_class c WHERE c.oid = tbl), 40) || '_' || left(account, 10)
+                           || '_territory_idx', tbl, account);
+        END IF;
+        PERFORM territory._create_cascade_triggers(acct);
+    END IF;
+    -- named to fire after the application's own BEFORE triggers (they fire in name order)
+    EXECUTE format('CREATE TRIGGER zz_territory_assign BEFORE INSERT OR UPDATE ON %s
+                    FOR EACH ROW EXECUTE FUNCTION territory.assign_trigger()', tbl);
+    EXECUTE format('CREATE TRIGGER zz_territory_history_delete AFTER DELETE ON %s
+                    FOR EACH ROW WHEN (%s)
+                    EXECUTE FUNCTION territory.history_trigger()', tbl,
+                   CASE WHEN k = 'deal' THEN format('OLD.%I IS NOT NULL', col)
+                        ELSE format('OLD.%I OPERATOR(pg_catalog.<>) ''{}''', col) END);
+
+    -- assign the rows already there
+    PERFORM set_config('territory.force_assign', 'on', true);
+    EXECUTE format('UPDATE %s SET %I = %I', tbl, col, col);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM set_config('territory.force_assign', 'off', true);
+    IF n > 0 THEN
+        RAISE NOTICE 'territory: assigned % existing rows of %', n, tbl;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory.manage_table(regclass, text, name, name, name, name, name, name, name, name) IS
+    'Attach the extension to a table of accounts, leads, contacts or deals: adds the territories column (deals: territory_id), its index and the assignment triggers, and assigns the existing rows';
+
+CREATE OR REPLACE FUNCTION territory.unmanage_table(tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables := territory._managed(tbl);
+    acct territory.managed_tables;
+    trg text;
+BEGIN
+    IF mt.kind = 'account' AND EXISTS (SELECT FROM territory.managed_tables m WHERE m.kind IN ('contact', 'deal')) THEN
+        RAISE EXCEPTION 'contacts or deals take their territories from %', tbl
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = 'Unmanage the contact and deal tables first.';
+    END IF;
+    IF mt.kind IN ('contact', 'deal')
+       AND NOT EXISTS (SELECT FROM territory.managed_tables m
+                        WHERE m.kind IN ('contact', 'deal') AND m.tbl <> unmanage_table.tbl) THEN
+        SELECT m.* INTO acct FROM territory.managed_tables m WHERE m.kind = 'account';
+        IF FOUND THEN
+            PERFORM territory._drop_cascade_triggers(acct.tbl);
+        END IF;
+    END IF;
+    FOREACH trg IN ARRAY ARRAY['zz_territory_assign', 'zz_territory_history_delete'] LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', trg, tbl);
+    END LOOP;
+    EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', tbl, mt.territory_column);
+    -- rules and manual assignments of the table go with it; its history stays
+    DELETE FROM territory.managed_tables m WHERE m.tbl = unmanage_table.tbl;
+END
+$$;
+COMMENT ON FUNCTION territory.unmanage_table(regclass) IS
+    'Detach the extension from a table: drops the territories column, its index and triggers, the table''s rules and manual assignments (history stays)';
+
+CREATE OR REPLACE FUNCTION territory._on_sql_drop() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    acct regclass;
+BEGIN
+    -- nothing to do while the extension itself is being dropped
+    IF to_regclass('territory.managed_tables') IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM territory.managed_tables m
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = m.tbl::oid;
+    IF NOT FOUND THEN
+        RETURN;     -- no managed table went (this also ends the recursion of the drops below)
+    END IF;
+    -- the account table's cascade triggers go with the last contact or deal table
+    IF NOT EXISTS (SELECT FROM territory.managed_tables m WHERE m.kind IN ('contact', 'deal')) THEN
+        FOR acct IN SELECT m.tbl FROM territory.managed_tables m WHERE m.kind = 'account' LOOP
+            PERFORM territory._drop_cascade_triggers(acct);
+        END LOOP;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._on_sql_drop() IS
+    'Internal event trigger: forgets managed tables that are dropped';
+
+SELECT territory._create_cascade_triggers(m)
+  FROM territory.managed_tables m
+ WHERE m.kind = 'account'
+   AND EXISTS (SELECT FROM territory.managed_tables d WHERE d.kind IN ('contact', 'deal'));
