@@ -879,19 +879,23 @@ typedef struct DealTable
 	char	   *owner;			/* NULL: none */
 } DealTable;
 
-/* The managed deal tables, read as the extension's owner. */
+/* The managed deal tables, read as the extension's owner, into memory context cxt. */
 static List *
-DealTables(void)
+DealTables(MemoryContext cxt)
 {
 	TerritoryUser save;
 	List	   *tables = NIL;
 	uint64		i;
+	MemoryContext old;
 
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	TerritoryBecomeOwner(&save);
 	if (SPI_execute("SELECT tbl::pg_catalog.oid, territory_column, amount_column, close_date_column,"
 					" stage_column, owner_column FROM territory.managed_tables"
 					" WHERE kind OPERATOR(pg_catalog.=) 'deal' ORDER BY tbl", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.managed_tables");
+	old = MemoryContextSwitchTo(cxt);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -907,27 +911,75 @@ DealTables(void)
 		t->owner = SPI_getvalue(tup, desc, 6);
 		tables = lappend(tables, t);
 	}
+	MemoryContextSwitchTo(old);
 	TerritoryRestoreUser(&save);
+	SPI_finish();
 	return tables;
+}
+
+/* Whether row-level security applies to the caller on any of the deal tables. */
+static bool
+DealsRestricted(List *tables)
+{
+	ListCell   *lc;
+
+	foreach(lc, tables)
+		if (check_enable_rls(((DealTable *) lfirst(lc))->relid, InvalidOid, true) == RLS_ENABLED)
+			return true;
+	return false;
+}
+
+/*
+ * NarrowToReadable
+ *		For a caller whom row-level security restricts, the range of positions reported shrinks
+ *		to the smallest that holds the subtrees of the territories whose deals the caller reads:
+ *		no other territory is shown, and the deals below them are all the rollup of a shown one
+ *		can add up (a rep of one leaf of 100,000 territories gets one cell, not 100,000).
+ */
+static void
+NarrowToReadable(Forecast *f)
+{
+	const int32 *ids;
+	int32		n;
+	int32		lo = INT32_MAX;
+	int32		hi = -1;
+	int32		i;
+
+	if (VisibilityReadableTerritories("deal", &ids, &n))
+		return;
+	for (i = 0; i < n; i++)
+	{
+		int32		p = HierarchyPosition(f->h, ids[i]);
+
+		if (p < f->first || p > f->last)
+			continue;
+		lo = Min(lo, p);
+		hi = Max(hi, f->a.last[p]);
+	}
+	if (hi < 0)
+	{
+		/* nothing readable: an empty range */
+		f->last = f->first - 1;
+		return;
+	}
+	f->first = lo;
+	f->last = hi;
 }
 
 /*
  * ScanDeals
  *		One scan of each deal table, as the caller, for the deals closing between the first and
- *		the last day of the periods (and in the subtree, when one territory is reported).  Returns
- *		whether row-level security applied to the caller on any of them.
+ *		the last day of the periods (and in the subtree, when the range reported is small).
  */
-static bool
-ScanDeals(Forecast *f, ArrayType *subtree)
+static void
+ScanDeals(Forecast *f, List *tables, ArrayType *subtree)
 {
-	List	   *tables = DealTables();
 	ListCell   *lc;
 	DateADT		from = f->lower[0];
 	DateADT		to = f->upper[0];
 	Oid			types[3] = {DATEOID, DATEOID, INT4ARRAYOID};
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
-	bool		rls = false;
 	int32		k;
 
 	for (k = 1; k < f->nperiods; k++)
@@ -961,10 +1013,7 @@ ScanDeals(Forecast *f, ArrayType *subtree)
 		if (subtree != NULL)
 			appendStringInfo(&sql, " AND d.%s OPERATOR(pg_catalog.=) ANY ($3)", territory);
 		RunQuery(f, sql.data, subtree != NULL ? 3 : 2, types, values, nulls, ReceiveDeal);
-		if (check_enable_rls(t->relid, InvalidOid, true) == RLS_ENABLED)
-			rls = true;
 	}
-	return rls;
 }
 
 /* ---------------------------------------------------------------- the rollup */
@@ -1168,6 +1217,7 @@ RunForecast(FunctionCallInfo fcinfo, ArrayType *periods, const Layout *layout)
 	Forecast	f;
 	ArrayType  *subtree = NULL;
 	int64	   *adjusted = NULL;
+	List	   *tables;
 	bool		rls;
 	int32		i;
 
@@ -1192,7 +1242,6 @@ RunForecast(FunctionCallInfo fcinfo, ArrayType *periods, const Layout *layout)
 	else
 	{
 		int32		root = PG_GETARG_INT32(1);
-		Datum	   *ids;
 
 		f.first = HierarchyPosition(f.h, root);
 		if (f.first < 0)
@@ -1200,19 +1249,24 @@ RunForecast(FunctionCallInfo fcinfo, ArrayType *periods, const Layout *layout)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("territory %d does not exist", root)));
 		f.last = f.a.last[f.first];
+	}
+	tables = DealTables(f.cxt);
+	rls = DealsRestricted(tables);
+	if (rls)
+		NarrowToReadable(&f);
 
-		/*
-		 * A small subtree is also a condition of the deal scan, which an index on the territory
-		 * can serve; a large one would cost the planner more (it estimates each element) than
-		 * the receiver's test of every deal of the periods.
-		 */
-		if (f.last - f.first + 1 <= SUBTREE_CONDITION_MAX)
-		{
-			ids = palloc(sizeof(Datum) * (f.last - f.first + 1));
-			for (i = f.first; i <= f.last; i++)
-				ids[i - f.first] = Int32GetDatum(f.a.ids[i]);
-			subtree = construct_array(ids, f.last - f.first + 1, INT4OID, sizeof(int32), true, TYPALIGN_INT);
-		}
+	/*
+	 * A small range is also a condition of the deal scan, which an index on the territory can
+	 * serve; a large one would cost the planner more (it estimates each element) than the
+	 * receiver's test of every deal of the periods.
+	 */
+	if ((!PG_ARGISNULL(1) || rls) && f.last - f.first + 1 <= SUBTREE_CONDITION_MAX)
+	{
+		Datum	   *ids = palloc(sizeof(Datum) * Max(f.last - f.first + 1, 1));
+
+		for (i = f.first; i <= f.last; i++)
+			ids[i - f.first] = Int32GetDatum(f.a.ids[i]);
+		subtree = construct_array(ids, f.last - f.first + 1, INT4OID, sizeof(int32), true, TYPALIGN_INT);
 	}
 	f.ncells = f.last - f.first + 1;
 	f.cells = palloc0(sizeof(Figures) * f.ncells * f.nperiods);
@@ -1221,7 +1275,7 @@ RunForecast(FunctionCallInfo fcinfo, ArrayType *periods, const Layout *layout)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ReadConfiguration(&f, PointerGetDatum(periods), get_array_type(ARR_ELEMTYPE(periods)));
-	rls = ScanDeals(&f, subtree);
+	ScanDeals(&f, tables, subtree);
 	SPI_finish();
 
 	if (f.adjusted != NULL)

@@ -61,6 +61,7 @@ extern void AssignInit(void);
 extern void VisibilityRelcacheCallback(Oid relid);
 extern void VisibilityInit(void);
 extern bool VisibilityTerritoryReadable(const char *kind, int32 id);
+extern bool VisibilityReadableTerritories(const char *kind, const int32 **ids, int32 *n);
 typedef void (*VisibilityMemberFn) (void *arg, int32 territory, int32 user_id, const char *key,
 									int32 valid_from, int32 valid_to);
 extern void VisibilityForEachMember(VisibilityMemberFn fn, void *arg);

@@ -850,6 +850,22 @@ VisibilityTerritoryReadable(const char *kind, int32 id)
 }
 
 /*
+ * VisibilityReadableTerritories
+ *		The territories whose records of a kind the current sales user reads, ascending, in *ids
+ *		and *n (valid until the next call into visibility); returns true instead for a user who
+ *		sees everything.
+ */
+bool
+VisibilityReadableTerritories(const char *kind, const int32 **ids, int32 *n)
+{
+	VisibleSet *s = CurrentSet(KindIndex(kind), ACCESS_READ);
+
+	*ids = s->ids;
+	*n = s->sees_all ? 0 : s->nids;
+	return s->sees_all;
+}
+
+/*
  * VisibilityForEachMember
  *		Calls fn for every membership of an active sales user in the cached configuration (the
  *		one the row checks use): territory, user id and key, first and last day (DATE_NOBEGIN and
