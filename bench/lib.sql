@@ -288,6 +288,24 @@ BEGIN
 END
 $$;
 
+/*
+ * bench.record: a line measured outside the database (by a bench/<name>.sh, with pgbench...): the
+ * median of samples (ms, one a timed run), with its result and note as bench.measure records
+ * them; not compared with the other lines of the case.
+ */
+CREATE FUNCTION bench.record(bench text, label text, method text, samples float8[],
+                             value text DEFAULT NULL, note text DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    med float8 := (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY t) FROM unnest(samples) t);
+BEGIN
+    INSERT INTO bench.result (bench, label, method, ms, runs, value, compare, note)
+        VALUES (bench, label, method, med, cardinality(samples), value, false, note);
+    RAISE NOTICE '  % | % | %: % ms (result %)', bench, label, method, bench.fmt_ms(med), value;
+END
+$$;
+
 CREATE FUNCTION bench.target(bench text, label text, num_label text, num_method text,
                              den_label text, den_method text, op text, lim float8) RETURNS void
     LANGUAGE sql
@@ -833,6 +851,33 @@ $$;
 -- ---------------------------------------------------------------- visibility (rls-*)
 
 /*
+ * bench.make_account_tables: tbl, a managed account table (id, owner_id, amount and the
+ * extension's territories) with row-level security on, and tbl_plain, the same rows and indexes
+ * (and a btree on the owner) without row-level security: n accounts, each owned by one of the
+ * sales users u1 .. u10000 and with an amount up to 100,000.00 (both random from the current
+ * seed), in the territories the SQL expression territories gives (of g, the account's number
+ * 1 .. n; evaluated after the owner and the amount), given directly: no rule runs.
+ */
+CREATE FUNCTION bench.make_account_tables(tbl text, n int, territories text) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE format('CREATE TABLE %I (id int PRIMARY KEY, owner_id text, amount numeric)', tbl);
+    PERFORM territory.manage_table(tbl::regclass, 'account');
+    EXECUTE format('ALTER TABLE %I DISABLE TRIGGER zz_territory_assign', tbl);    -- territories given below
+    EXECUTE format($q$
+        INSERT INTO %I (id, owner_id, amount, territories)
+        SELECT g, 'u' || (1 + floor(random() * 10000)::int), round((random() * 100000)::numeric, 2), %s
+          FROM generate_series(1, %s) g$q$, tbl, territories, n);
+    EXECUTE format('ALTER TABLE %I ENABLE TRIGGER zz_territory_assign', tbl);
+    PERFORM territory.enable_visibility(tbl::regclass);
+    EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING ALL)', tbl || '_plain', tbl);
+    EXECUTE format('INSERT INTO %I SELECT * FROM %I', tbl || '_plain', tbl);
+    EXECUTE format('CREATE INDEX ON %I (owner_id)', tbl || '_plain');
+END
+$$;
+
+/*
  * bench.make_rls_data: the tree of hier-1 (SIZE territories) and bench.accounts() accounts, each
  * in 1 to 3 random leaves (territories given directly, fixed seed), owned by one of 10,000 sales
  * users; accounts (managed, row-level security on) and accounts_plain (the same rows and indexes,
@@ -844,7 +889,6 @@ CREATE FUNCTION bench.make_rls_data() RETURNS void
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    n int := bench.accounts();
     first_leaf int;
     nleaves int;
 BEGIN
@@ -853,19 +897,9 @@ BEGIN
     SELECT min(id), count(*) INTO first_leaf, nleaves FROM bench.node WHERE depth = (SELECT max(depth) FROM bench.node);
     PERFORM setseed(0.73);
     INSERT INTO territory.sales_users (key, name) SELECT 'u' || i, 'User ' || i FROM generate_series(1, 10000) i;
-    CREATE TABLE accounts (id int PRIMARY KEY, owner_id text, amount numeric);
-    PERFORM territory.manage_table('accounts', 'account');
-    ALTER TABLE accounts DISABLE TRIGGER zz_territory_assign;    -- territories given below
-    INSERT INTO accounts (id, owner_id, amount, territories)
-    SELECT g, 'u' || (1 + floor(random() * 10000)::int), round((random() * 100000)::numeric, 2),
-           ARRAY(SELECT DISTINCT first_leaf + floor(random() * nleaves)::int
-                   FROM generate_series(1, 1 + (g % 3)) ORDER BY 1)
-      FROM generate_series(1, n) g;
-    ALTER TABLE accounts ENABLE TRIGGER zz_territory_assign;
-    PERFORM territory.enable_visibility('accounts');
-    CREATE TABLE accounts_plain (LIKE accounts INCLUDING ALL);
-    INSERT INTO accounts_plain SELECT * FROM accounts;
-    CREATE INDEX ON accounts_plain (owner_id);
+    PERFORM bench.make_account_tables('accounts', bench.accounts(),
+        format('ARRAY(SELECT DISTINCT %s + floor(random() * %s)::int FROM generate_series(1, 1 + (g %% 3)) ORDER BY 1)',
+               first_leaf, nleaves));
     -- the share of the accounts below each territory (an account counted once per territory)
     CREATE TABLE bench.node_share AS
     WITH leaf AS (SELECT t, count(*) AS c FROM accounts, unnest(territories) t GROUP BY t)
@@ -933,11 +967,12 @@ $$;
  * bench.make_deal_data: after make_rls_data, bench.accounts() deals (fixed seed), each of a random
  * account and in its first territory, owned by one of the 10,000 sales users, with an amount up to
  * 100,000.00, one of the eight default stages and a close date in 2026; deals (managed, row-level
- * security on) and deals_plain (the same rows and indexes, no row-level security).  Users u1 ..
- * u10000 become members of a random territory of depth 3 or more; territories of depth 4 or less
- * get a monthly target for 2026, and so does every member.
+ * security on) and deals_plain (the same rows and indexes, no row-level security).  A share
+ * unassigned of the deals has no territory (of every 1,000 consecutive ids, the first
+ * unassigned × 1,000).  Users u1 .. u10000 become members of a random territory of depth 3 or more;
+ * territories of depth 4 or less get a monthly target for 2026, and so does every member.
  */
-CREATE FUNCTION bench.make_deal_data() RETURNS void
+CREATE FUNCTION bench.make_deal_data(unassigned float8 DEFAULT 0) RETURNS void
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -952,7 +987,8 @@ BEGIN
     ALTER TABLE deals DISABLE TRIGGER zz_territory_assign;    -- territories given below
     INSERT INTO deals (id, account_id, owner_id, amount, stage, close_date, created_at, territory_id)
     SELECT d.id, d.account_id, d.owner_id, d.amount, d.stage, d.close_date,
-           d.close_date - (1 + floor(random() * 180)::int), a.territories[1]
+           d.close_date - (1 + floor(random() * 180)::int),
+           CASE WHEN (d.id - 1) % 1000 >= unassigned * 1000 THEN a.territories[1] END
       FROM (SELECT g AS id, 1 + floor(random() * n)::int AS account_id,
                    'u' || (1 + floor(random() * 10000)::int) AS owner_id,
                    round((random() * 100000)::numeric, 2) AS amount,

@@ -52,3 +52,35 @@ BEGIN
 END
 $$;
 CALL bench.roll2();
+
+-- forecast_summary for readers who see few or no deals: the view first finds its periods (the
+-- smallest and largest close date the reader reads); walking the close-date index in order read
+-- every deal the reader may not see before one it may (all of them for one who sees none). The
+-- reference is the forecast of the same period called directly, which needs no period list.
+INSERT INTO territory.sales_users (key, name) VALUES ('leaf_rep', 'Leaf rep'), ('no_deals', 'Sees no deal');
+INSERT INTO territory.members (territory_id, user_id)
+SELECT (SELECT territory_id FROM deals_plain WHERE territory_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1), id
+  FROM territory.sales_users WHERE key = 'leaf_rep';
+CREATE PROCEDURE bench.roll2_summary()
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    who text;
+    lbl text;
+    direct text := 'territory.forecast(''2026-Q4'') through the policies';
+    ours text := 'territory.forecast_summary WHERE period_text = ''2026-Q4'' through the policies';
+BEGIN
+    FOREACH who IN ARRAY ARRAY['leaf_rep', 'no_deals'] LOOP
+        lbl := format('forecast_summary, a reader %s', CASE who WHEN 'leaf_rep' THEN 'of one leaf' ELSE 'who sees no deal' END);
+        CALL bench.measure('roll-2', lbl, direct,
+            format('SELECT bench.as_reader(%L, %L)', who,
+                   $q$SELECT count(*) FROM territory.forecast('2026-Q4')$q$));
+        CALL bench.measure('roll-2', lbl, ours,
+            format('SELECT bench.as_reader(%L, %L)', who,
+                   $q$SELECT count(*) FROM territory.forecast_summary WHERE period_text = '2026-Q4'$q$));
+        PERFORM bench.target('roll-2', 'forecast_summary of one period ≤ 1.5× the forecast called directly', lbl, ours,
+                             lbl, direct, '<=', 1.5);
+    END LOOP;
+END
+$$;
+CALL bench.roll2_summary();

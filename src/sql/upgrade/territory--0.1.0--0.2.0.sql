@@ -735,3 +735,53 @@ SELECT territory._create_cascade_triggers(m)
   FROM territory.managed_tables m
  WHERE m.kind = 'account'
    AND EXISTS (SELECT FROM territory.managed_tables d WHERE d.kind IN ('contact', 'deal'));
+
+-- ---------------------------------------------------------------- forecast_summary for a reader who sees little
+CREATE OR REPLACE FUNCTION territory._report_forecast_periods() RETURNS SETOF territory.period
+    LANGUAGE plpgsql STABLE ROWS 50
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    first_day date;
+    last_day date;
+    few bool;
+BEGIN
+    few := NOT territory.sees_all()
+           AND EXISTS (SELECT FROM territory.managed_tables m WHERE m.kind = 'deal' AND row_security_active(m.tbl))
+           AND cardinality(territory.visible_territories('deal')) * 20
+               < (SELECT count(*) FROM territory.territories t WHERE t.model_id = territory.active_model());
+    EXECUTE format('SELECT min(b.first_day), max(b.last_day) FROM (%s) b',
+                   territory._report_union('{deal}',
+                       CASE WHEN few
+                            THEN 'SELECT min(d)::date AS first_day, max(d)::date AS last_day'
+                                 ' FROM (SELECT %7$s AS d FROM %1$s r'
+                                 ' WHERE %7$s >= ''0001-01-01'' AND %7$s < ''10000-01-01'' OFFSET 0) s'
+                            ELSE 'SELECT min(%7$s)::date AS first_day, max(%7$s)::date AS last_day FROM %1$s r'
+                                 ' WHERE %7$s >= ''0001-01-01'' AND %7$s < ''10000-01-01''' END))
+       INTO first_day, last_day;
+    RETURN QUERY
+        SELECT p.period FROM territory._report_target_periods() AS p(period)
+        UNION
+        SELECT territory.periods(territory.period_of(first_day, k.kind), territory.period_of(last_day, k.kind))
+          FROM unnest('{month,quarter}'::text[]) AS k(kind)
+         WHERE first_day IS NOT NULL
+        ORDER BY 1;
+END
+$$;
+
+-- Internal: the periods that have a target (of a territory or of a member) in a territory the
+-- caller may see: every period with a target when nothing restricts the caller, else those of
+-- its territories, found through the targets' unique index (a join with _report_territories()
+-- read every target of the organisation for a rep of one leaf).
+CREATE OR REPLACE FUNCTION territory._report_target_periods() RETURNS SETOF territory.period
+    LANGUAGE sql STABLE SECURITY DEFINER ROWS 20
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT t.period FROM territory.targets t WHERE territory._report_unrestricted()
+    UNION
+    SELECT t.period
+      FROM territory.targets t
+     WHERE NOT territory._report_unrestricted()
+       AND t.territory_id = ANY (territory.visible_territories('account') || territory.visible_territories('lead')
+                                 || territory.visible_territories('contact') || territory.visible_territories('deal'));
+END;
