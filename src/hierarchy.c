@@ -61,6 +61,8 @@ typedef struct HierarchyModel
 	char		policy;			/* assignment policy: 'd'eepest, 'a'll, 'p'riority */
 	int32		start;			/* first pre-order position of its territories */
 	int32		end;			/* one past the last */
+	int32		min_id;			/* smallest and largest territory id (0 and 0 when none) */
+	int32		max_id;
 } HierarchyModel;
 
 typedef struct HierarchyType
@@ -245,6 +247,7 @@ ModelRow(BuildState *state, Datum *values, bool *nulls)
 	st = GetText(values, nulls, 3);
 	m->policy = (st == NULL) ? 'd' : st[0];
 	m->start = m->end = 0;
+	m->min_id = m->max_id = 0;
 }
 
 static void
@@ -643,8 +646,16 @@ BuildHierarchy(Snapshot snapshot)
 		hm = bsearch(&key, h->models, h->nmodels, sizeof(HierarchyModel), CompareModels);
 		if (hm != NULL)
 		{
+			int32		k;
+
 			hm->start = i;
 			hm->end = j;
+			hm->min_id = hm->max_id = h->ids[i];
+			for (k = i + 1; k < j; k++)
+			{
+				hm->min_id = Min(hm->min_id, h->ids[k]);
+				hm->max_id = Max(hm->max_id, h->ids[k]);
+			}
 		}
 		i = j;
 	}
@@ -859,6 +870,16 @@ HierarchyBestTerritory(const Hierarchy *h, const int32 *ids, int32 n, bool ownin
 			best = node;
 	}
 	return best.id;
+}
+
+/* The smallest and largest territory id of a model (0 and 0 when it has none). */
+void
+HierarchyModelIdRange(const Hierarchy *h, int32 model, int32 *min_id, int32 *max_id)
+{
+	const HierarchyModel *m = FindModel(h, model);
+
+	*min_id = m ? m->min_id : 0;
+	*max_id = m ? m->max_id : 0;
 }
 
 /* Ids of a model's territories in pre-order; *n gets their number. */

@@ -95,6 +95,7 @@ extern int32 HierarchyActiveModel(const Hierarchy *h);
 extern char HierarchyModelPolicy(const Hierarchy *h, int32 model);
 extern bool HierarchyFind(const Hierarchy *h, int32 id, HierarchyNode *node);
 extern const int32 *HierarchyModelTerritories(const Hierarchy *h, int32 model, int32 *n);
+extern void HierarchyModelIdRange(const Hierarchy *h, int32 model, int32 *min_id, int32 *max_id);
 extern const Hierarchy *HierarchyPin(void);
 extern void HierarchyUnpin(void);
 extern int32 HierarchyPosition(const Hierarchy *h, int32 id);

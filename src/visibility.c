@@ -636,6 +636,20 @@ FreeSet(VisibleSet *s)
 	memset(s, 0, sizeof(VisibleSet));
 }
 
+static int
+CompareInt32Ids(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * BuildSet: the visible set of a user for a kind and access.  Its cost is that of the
+ * territories the user sees (their subtrees are walked, their ids sorted), not of the model: a
+ * pooled backend meets many users, and a rep's set must not cost a walk of every territory.
+ */
 static void
 BuildSet(Visibility *v, VisibleSet *s, int32 user, int32 kind, int32 access, DateADT day)
 {
@@ -654,15 +668,7 @@ BuildSet(Visibility *v, VisibleSet *s, int32 user, int32 kind, int32 access, Dat
 	s->day = day;
 	s->sees_all = user >= 0 && v->users[user].sees_all;
 	/* the bitmap spans the active model's territory ids */
-	s->min_id = INT_MAX;
-	s->max_id = INT_MIN;
-	for (i = 0; i < n; i++)
-	{
-		s->min_id = Min(s->min_id, all[i]);
-		s->max_id = Max(s->max_id, all[i]);
-	}
-	if (n == 0)
-		s->min_id = s->max_id = 0;
+	HierarchyModelIdRange(h, HierarchyActiveModel(h), &s->min_id, &s->max_id);
 	s->bits = palloc0((s->max_id - s->min_id) / 8 + 1);
 	s->ids = palloc(sizeof(int32) * maxids);
 	s->owner_keys = palloc(sizeof(char *) * maxowners);
@@ -681,6 +687,10 @@ BuildSet(Visibility *v, VisibleSet *s, int32 user, int32 kind, int32 access, Dat
 	{
 		for (i = 0; i < n; i++)
 			SetBit(s, all[i]);
+		s->nids = n;
+		s->ids = palloc(sizeof(int32) * Max(n, 1));
+		memcpy(s->ids, all, sizeof(int32) * n);
+		qsort(s->ids, n, sizeof(int32), CompareInt32Ids);
 	}
 	else if (user >= 0 && n > 0)
 	{
@@ -717,22 +727,22 @@ BuildSet(Visibility *v, VisibleSet *s, int32 user, int32 kind, int32 access, Dat
 			{
 				int32		b = all[pos] - s->min_id;
 
-				if (m->manager || blocked == NULL || (blocked[b >> 3] & (1 << (b & 7))) == 0)
+				if ((m->manager || blocked == NULL || (blocked[b >> 3] & (1 << (b & 7))) == 0) &&
+					!TestBit(s, all[pos]))
+				{
 					SetBit(s, all[pos]);
+					if (s->nids == maxids)
+					{
+						maxids *= 2;
+						s->ids = repalloc(s->ids, sizeof(int32) * maxids);
+					}
+					s->ids[s->nids++] = all[pos];
+				}
 			}
 		}
+		/* the sorted array of the same: the few ids found, not a walk of the whole bitmap */
+		qsort(s->ids, s->nids, sizeof(int32), CompareInt32Ids);
 	}
-	/* the sorted array of the same */
-	for (i = 0; i <= s->max_id - s->min_id && n > 0; i++)
-		if (s->bits[i >> 3] & (1 << (i & 7)))
-		{
-			if (s->nids == maxids)
-			{
-				maxids *= 2;
-				s->ids = repalloc(s->ids, sizeof(int32) * maxids);
-			}
-			s->ids[s->nids++] = s->min_id + i;
-		}
 	/* owners: the user and everyone below them */
 	if (user >= 0)
 	{
