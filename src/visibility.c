@@ -688,9 +688,6 @@ BuildSet(Visibility *v, VisibleSet *s, int32 user, int32 kind, int32 access, Dat
 		for (i = 0; i < n; i++)
 			SetBit(s, all[i]);
 		s->nids = n;
-		s->ids = palloc(sizeof(int32) * Max(n, 1));
-		memcpy(s->ids, all, sizeof(int32) * n);
-		qsort(s->ids, n, sizeof(int32), CompareInt32Ids);
 	}
 	else if (user >= 0 && n > 0)
 	{
@@ -740,8 +737,28 @@ BuildSet(Visibility *v, VisibleSet *s, int32 user, int32 kind, int32 access, Dat
 				}
 			}
 		}
-		/* the sorted array of the same: the few ids found, not a walk of the whole bitmap */
+	}
+	/*
+	 * The sorted array of the same: a few ids (a rep's) are sorted as found; many are read off
+	 * the bitmap in order, skipping its empty bytes.
+	 */
+	if (s->nids <= (s->max_id - s->min_id) / 64)
 		qsort(s->ids, s->nids, sizeof(int32), CompareInt32Ids);
+	else
+	{
+		int32		nbytes = (s->max_id - s->min_id) / 8 + 1;
+
+		s->ids = repalloc(s->ids, sizeof(int32) * Max(s->nids, 1));
+		s->nids = 0;
+		for (i = 0; i < nbytes; i++)
+		{
+			uint32		byte = s->bits[i];
+			int32		bit;
+
+			for (bit = 0; byte != 0; bit++, byte >>= 1)
+				if (byte & 1)
+					s->ids[s->nids++] = s->min_id + i * 8 + bit;
+		}
 	}
 	/* owners: the user and everyone below them */
 	if (user >= 0)
