@@ -932,7 +932,9 @@ $$;
 
 /*
  * bench.as_reader(user, query): run query as bench_reader with territory.user = user, return its
- * one value as text.  SECURITY DEFINER owned by bench_reader: the policies apply.
+ * one value as text: the policies apply.  The role is set (SET LOCAL ROLE, as an application's
+ * pooled role acts for a user) rather than taken by a SECURITY DEFINER function: inside one the
+ * calling role is the session's, a superuser, which the report views would take as unrestricted.
  */
 CREATE FUNCTION bench.as_reader(who text, query text) RETURNS text
     LANGUAGE plpgsql
@@ -940,19 +942,19 @@ AS $$
 DECLARE
     v text;
 BEGIN
+    PERFORM set_config('role', 'bench_reader', true);
     PERFORM set_config('territory.user', who, true);
     EXECUTE query INTO v;
+    PERFORM set_config('role', 'none', true);
     RETURN v;
 END
 $$;
 
--- After make_rls_data: as_reader runs as bench_reader.
+-- After make_rls_data: the readers' visible sets.
 CREATE FUNCTION bench.rls_ready() RETURNS void
     LANGUAGE plpgsql
 AS $$
 BEGIN
-    ALTER FUNCTION bench.as_reader(text, text) SECURITY DEFINER;
-    ALTER FUNCTION bench.as_reader(text, text) OWNER TO bench_reader;
     -- the visible territories and owners of each reader, as literals for the hand-written filters
     ALTER TABLE bench.rls_user ADD COLUMN territories int4[], ADD COLUMN owners text[];
     UPDATE bench.rls_user r

@@ -1075,6 +1075,18 @@ territory_is_ancestor(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(a->pos < b->pos && b->pos <= a->last);
 }
 
+/* active_model(): the id of the active model, NULL when none is active. */
+PG_FUNCTION_INFO_V1(territory_active_model);
+Datum
+territory_active_model(PG_FUNCTION_ARGS)
+{
+	int32		model = HierarchyActiveModel(GetHierarchy(fcinfo));
+
+	if (model == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(model);
+}
+
 PG_FUNCTION_INFO_V1(territory_depth);
 Datum
 territory_depth(PG_FUNCTION_ARGS)

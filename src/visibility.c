@@ -21,7 +21,7 @@
  *		territory.in_visible(territories, kind, access)		GIN on territories (support function)
  *		territory.owner_visible(owner)						btree on the owner (support function)
  *		territory.unassigned_visible(territories)			GIN: territories = _unassigned_probe()
- *		territory.unassigned_visible(territory_id)			deals: SQL, inlined; a partial index
+ *		territory_id IS NULL AND (...) = NULLIF(sees_all(), false)	deals: a partial index
  * in_visible is true exactly when the record has a visible territory, which for a user who sees
  * everything means every territory: the index condition the support function derives,
  * territories && visible_territories(kind, access), is then implied by it.

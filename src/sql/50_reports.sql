@@ -94,18 +94,21 @@ COMMENT ON FUNCTION territory._report_subtrees() IS
 -- table has it enabled, and the role does not own the table, or the table forces it).  Run
 -- inside the SECURITY DEFINER helpers, about the role that called them.
 CREATE FUNCTION territory._report_unrestricted() RETURNS bool
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT r.rolsuper OR r.rolbypassrls
-           OR coalesce(bool_and(NOT c.relrowsecurity
-                                OR (NOT c.relforcerowsecurity AND pg_has_role(r.oid, c.relowner, 'USAGE'))), false)
-      FROM pg_roles r
-      LEFT JOIN (territory.managed_tables m JOIN pg_class c ON c.oid = m.tbl)
-             ON has_table_privilege(r.oid, m.tbl, 'SELECT')
-     WHERE r.rolname = territory._caller()
-     GROUP BY r.oid, r.rolsuper, r.rolbypassrls;
-END;
+AS $$
+BEGIN
+    -- PL/pgSQL keeps the plan for the session (a SQL function's body is planned at every call)
+    RETURN (SELECT r.rolsuper OR r.rolbypassrls
+                   OR coalesce(bool_and(NOT c.relrowsecurity
+                                        OR (NOT c.relforcerowsecurity AND pg_has_role(r.oid, c.relowner, 'USAGE'))), false)
+              FROM pg_roles r
+              LEFT JOIN (territory.managed_tables m JOIN pg_class c ON c.oid = m.tbl)
+                     ON has_table_privilege(r.oid, m.tbl, 'SELECT')
+             WHERE r.rolname = territory._caller()
+             GROUP BY r.oid, r.rolsuper, r.rolbypassrls);
+END
+$$;
 COMMENT ON FUNCTION territory._report_unrestricted() IS
     'Internal: whether the calling role reads every record of the managed tables it may read (row-level security restricts it on none)';
 
@@ -180,21 +183,34 @@ COMMENT ON FUNCTION territory._report_user_names() IS
     'Internal: key and name of the sales users the caller may see (themselves, the users below them, the members of the territories they may see)';
 
 -- Internal: the periods that have a target (of a territory or of a member) in a territory the
--- caller may see: every period with a target when nothing restricts the caller, else those of
--- its territories, found through the targets' unique index (a join with _report_territories()
--- read every target of the organisation for a rep of one leaf).
+-- caller may see: every period with a target when nothing restricts the caller, found by skipping
+-- through the targets' index on the period (a DISTINCT read every target of the organisation),
+-- else those of its territories, found through the targets' unique index (a join with
+-- _report_territories() read every target for a rep of one leaf).  PL/pgSQL, so that whether the
+-- caller is restricted is decided once.
 CREATE FUNCTION territory._report_target_periods() RETURNS SETOF territory.period
-    LANGUAGE sql STABLE SECURITY DEFINER ROWS 20
+    LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 20
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT t.period FROM territory.targets t WHERE territory._report_unrestricted()
-    UNION
-    SELECT t.period
-      FROM territory.targets t
-     WHERE NOT territory._report_unrestricted()
-       AND t.territory_id = ANY (territory.visible_territories('account') || territory.visible_territories('lead')
-                                 || territory.visible_territories('contact') || territory.visible_territories('deal'));
-END;
+AS $$
+BEGIN
+    IF territory._report_unrestricted() THEN
+        RETURN QUERY
+            WITH RECURSIVE p(period) AS (
+                SELECT min(t.period) FROM territory.targets t
+                UNION ALL
+                SELECT (SELECT min(t.period) FROM territory.targets t WHERE t.period > p.period)
+                  FROM p
+                 WHERE p.period IS NOT NULL)
+            SELECT p.period FROM p WHERE p.period IS NOT NULL;
+    ELSE
+        RETURN QUERY
+            SELECT DISTINCT t.period
+              FROM territory.targets t
+             WHERE t.territory_id = ANY (territory.visible_territories('account') || territory.visible_territories('lead')
+                                         || territory.visible_territories('contact') || territory.visible_territories('deal'));
+    END IF;
+END
+$$;
 COMMENT ON FUNCTION territory._report_target_periods() IS
     'Internal: the periods with a target in a territory the caller may see';
 
@@ -219,7 +235,11 @@ BEGIN
     few := NOT territory.sees_all()
            AND EXISTS (SELECT FROM territory.managed_tables m WHERE m.kind = 'deal' AND row_security_active(m.tbl))
            AND cardinality(territory.visible_territories('deal')) * 20
-               < (SELECT count(*) FROM territory.territories t WHERE t.model_id = territory.active_model());
+               < (SELECT count(*)
+                    FROM (SELECT FROM territory.territories t
+                           WHERE t.model_id = territory.active_model()
+                           ORDER BY t.model_id, t.id    -- the index (model_id, id), read as far as needed
+                           LIMIT cardinality(territory.visible_territories('deal')) * 20 + 1) s);
     EXECUTE format('SELECT min(b.first_day), max(b.last_day) FROM (%s) b',
                    territory._report_union('{deal}',
                        CASE WHEN few

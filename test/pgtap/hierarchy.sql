@@ -3,7 +3,7 @@
 -- transaction (the cache must follow every one of them).
 BEGIN;
 CREATE EXTENSION territory;
-SELECT plan(14);
+SELECT plan(17);
 
 SELECT setseed(0.42);
 SELECT territory.create_model('second') AS second \gset
@@ -94,6 +94,15 @@ BEGIN
 END $$;
 
 SELECT * FROM pg_temp.check_all('after 300 moves');
+
+-- active_model() (C, the hierarchy's cache) follows activation in the same transaction, and
+-- agrees with the models table
+SELECT is(territory.active_model(), (SELECT id FROM territory.models WHERE state = 'active'),
+          'active_model() is the active model');
+SELECT territory.activate_model(:second);
+SELECT is(territory.active_model(), :second, 'active_model() follows an activation in the same transaction');
+UPDATE territory.models SET state = 'archived' WHERE id = :second;
+SELECT is(territory.active_model(), NULL, 'active_model() is NULL when no model is active');
 
 SELECT * FROM finish();
 ROLLBACK;

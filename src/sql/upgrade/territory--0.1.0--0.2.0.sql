@@ -438,7 +438,27 @@ CREATE OR REPLACE FUNCTION territory.unassigned_visible(territory int4) RETURNS 
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN territory IS NULL AND (territory IS NULL) = NULLIF(territory.sees_all(), false);
 COMMENT ON FUNCTION territory.unassigned_visible(int4) IS
-    'Whether a deal without territory is visible: to a user who sees everything (a policy arm, inlined; a partial index on (territory_id IS NULL) serves it)';
+    'Whether a deal without territory is visible: to a user who sees everything (the deal policies write this body out; a partial index on (territory_id IS NULL) serves it)';
+
+-- The policies of a deal table write the unassigned arm out (planning it costs less).
+-- Internal: the USING / WITH CHECK expression of a managed table's policies.
+CREATE OR REPLACE FUNCTION territory._policy_expr(tbl regclass, access text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        SELECT format('territory.in_visible(%1$I, %2$L, %3$L)', m.territory_column, m.kind, access)
+               || CASE WHEN m.owner_column IS NOT NULL
+                       THEN format(' OR territory.owner_visible(%I)', m.owner_column) ELSE '' END
+               || CASE WHEN m.kind = 'deal'
+                       -- unassigned_visible(int4)'s body, written out: inlining it costs more planning
+                       THEN format(' OR (%1$I IS NULL AND (%1$I IS NULL) = NULLIF(territory.sees_all(), false))',
+                                   m.territory_column)
+                       ELSE format(' OR territory.unassigned_visible(%I)', m.territory_column) END
+          FROM territory.managed_tables m
+         WHERE m.tbl = _policy_expr.tbl;
+    END;
+COMMENT ON FUNCTION territory._policy_expr(regclass, text) IS
+    'Internal: the condition of a managed table''s visibility policies for an access level';
 
 CREATE OR REPLACE FUNCTION territory.enable_visibility(tbl regclass) RETURNS void
     LANGUAGE plpgsql
@@ -737,6 +757,42 @@ SELECT territory._create_cascade_triggers(m)
    AND EXISTS (SELECT FROM territory.managed_tables d WHERE d.kind IN ('contact', 'deal'));
 
 -- ---------------------------------------------------------------- forecast_summary for a reader who sees little
+-- active_model() reads the hierarchy's cache: as SQL its body was planned at every call.
+CREATE OR REPLACE FUNCTION territory.active_model() RETURNS int4
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'territory_active_model';
+
+-- Internal: whether nothing restricts what the calling role reads of the records: it bypasses
+-- row-level security (a superuser, BYPASSRLS), or it may read some managed table and row-level
+-- security applies to it on none of those it may read (decided as PostgreSQL decides it: the
+-- table has it enabled, and the role does not own the table, or the table forces it).  Run
+-- inside the SECURITY DEFINER helpers, about the role that called them.
+CREATE OR REPLACE FUNCTION territory._report_unrestricted() RETURNS bool
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- PL/pgSQL keeps the plan for the session (a SQL function's body is planned at every call)
+    RETURN (SELECT r.rolsuper OR r.rolbypassrls
+                   OR coalesce(bool_and(NOT c.relrowsecurity
+                                        OR (NOT c.relforcerowsecurity AND pg_has_role(r.oid, c.relowner, 'USAGE'))), false)
+              FROM pg_roles r
+              LEFT JOIN (territory.managed_tables m JOIN pg_class c ON c.oid = m.tbl)
+                     ON has_table_privilege(r.oid, m.tbl, 'SELECT')
+             WHERE r.rolname = territory._caller()
+             GROUP BY r.oid, r.rolsuper, r.rolbypassrls);
+END
+$$;
+COMMENT ON FUNCTION territory._report_unrestricted() IS
+    'Internal: whether the calling role reads every record of the managed tables it may read (row-level security restricts it on none)';
+
+-- Internal: the periods of territory.forecast_summary, in order: those with a target, and every
+-- calendar month and quarter from the earliest to the latest close date of the deals the caller
+-- reads (the smallest and largest close date of each table: an index on it serves them).  A
+-- caller whom row-level security restricts to a small part of the tree reads its deals first
+-- (the policies' index arms) and takes their smallest and largest date: walking the close-date
+-- index in order would read every deal it may not see before one it may, all of them when it
+-- sees none.
 CREATE OR REPLACE FUNCTION territory._report_forecast_periods() RETURNS SETOF territory.period
     LANGUAGE plpgsql STABLE ROWS 50
     SET search_path = pg_catalog, pg_temp
@@ -749,7 +805,11 @@ BEGIN
     few := NOT territory.sees_all()
            AND EXISTS (SELECT FROM territory.managed_tables m WHERE m.kind = 'deal' AND row_security_active(m.tbl))
            AND cardinality(territory.visible_territories('deal')) * 20
-               < (SELECT count(*) FROM territory.territories t WHERE t.model_id = territory.active_model());
+               < (SELECT count(*)
+                    FROM (SELECT FROM territory.territories t
+                           WHERE t.model_id = territory.active_model()
+                           ORDER BY t.model_id, t.id    -- the index (model_id, id), read as far as needed
+                           LIMIT cardinality(territory.visible_territories('deal')) * 20 + 1) s);
     EXECUTE format('SELECT min(b.first_day), max(b.last_day) FROM (%s) b',
                    territory._report_union('{deal}',
                        CASE WHEN few
@@ -770,18 +830,31 @@ END
 $$;
 
 -- Internal: the periods that have a target (of a territory or of a member) in a territory the
--- caller may see: every period with a target when nothing restricts the caller, else those of
--- its territories, found through the targets' unique index (a join with _report_territories()
--- read every target of the organisation for a rep of one leaf).
+-- caller may see: every period with a target when nothing restricts the caller, found by skipping
+-- through the targets' index on the period (a DISTINCT read every target of the organisation),
+-- else those of its territories, found through the targets' unique index (a join with
+-- _report_territories() read every target for a rep of one leaf).  PL/pgSQL, so that whether the
+-- caller is restricted is decided once.
 CREATE OR REPLACE FUNCTION territory._report_target_periods() RETURNS SETOF territory.period
-    LANGUAGE sql STABLE SECURITY DEFINER ROWS 20
+    LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 20
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT t.period FROM territory.targets t WHERE territory._report_unrestricted()
-    UNION
-    SELECT t.period
-      FROM territory.targets t
-     WHERE NOT territory._report_unrestricted()
-       AND t.territory_id = ANY (territory.visible_territories('account') || territory.visible_territories('lead')
-                                 || territory.visible_territories('contact') || territory.visible_territories('deal'));
-END;
+AS $$
+BEGIN
+    IF territory._report_unrestricted() THEN
+        RETURN QUERY
+            WITH RECURSIVE p(period) AS (
+                SELECT min(t.period) FROM territory.targets t
+                UNION ALL
+                SELECT (SELECT min(t.period) FROM territory.targets t WHERE t.period > p.period)
+                  FROM p
+                 WHERE p.period IS NOT NULL)
+            SELECT p.period FROM p WHERE p.period IS NOT NULL;
+    ELSE
+        RETURN QUERY
+            SELECT DISTINCT t.period
+              FROM territory.targets t
+             WHERE t.territory_id = ANY (territory.visible_territories('account') || territory.visible_territories('lead')
+                                         || territory.visible_territories('contact') || territory.visible_territories('deal'));
+    END IF;
+END
+$$;
