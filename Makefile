@@ -1,4 +1,4 @@
-# territory: PGXS build.  Targets: all, install, installcheck, test, bench, demo, fuzz.
+# territory: PGXS build.  Targets: all, install, installcheck, test (PG=...), bench, demo, fuzz.
 EXTENSION    = territory
 EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" territory.control)
 MODULE_big   = territory
@@ -53,13 +53,16 @@ prove:
 upgradecheck:
 	test/upgrade/run
 
-# Everything: dependencies, build, install, then on a throw-away server every suite and the
-# benchmarks at size S, to see that they work (their tables go to results_bench/).
+# Everything: dependencies, build, install, then every suite and the benchmarks at size S (to see
+# that they work; their tables go to results_bench/) on a throw-away PostgreSQL 15 server, and the
+# regression, isolation, pgTAP, upgrade, cross-version dump and package checks on PostgreSQL 17
+# and 18 in Debian chroots (scripts/run-matrix).  PG=17 (or PG="15 18", ...) tests those majors only.
+PG ?= 15 17 18
 test:
 	scripts/install-deps
 	$(MAKE) all
 	$(MAKE) install
-	scripts/with-server scripts/run-suites
+	scripts/run-matrix $(PG)
 
 SIZE ?= M
 bench:

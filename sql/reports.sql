@@ -115,7 +115,7 @@ SELECT period_text, kind, territory_id, user_key, target, closed_won, best_case,
 
 -- A filter on the period is applied to the list of periods: forecast_periods runs once (loops=1)
 -- for the one period left, not once per period.
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF)
 SELECT * FROM territory.forecast_summary WHERE period_text = '2026-Q4';
 EXPLAIN (COSTS OFF)
 SELECT * FROM territory.forecast_summary WHERE period = '2026-11' AND user_key IS NULL;

@@ -698,7 +698,7 @@ GetHierarchy(FunctionCallInfo fcinfo)
 	}
 
 	if (likely(hierarchy_valid && hierarchy != NULL) &&
-		(!hierarchy_transient || hierarchy_lxid == MyProc->lxid))
+		(!hierarchy_transient || hierarchy_lxid == TerritoryLocalXid()))
 		return hierarchy;
 
 	/* the signal relation's OID may change when the extension is re-created */
@@ -722,14 +722,14 @@ GetHierarchy(FunctionCallInfo fcinfo)
 	if (hierarchy != NULL)
 	{
 		/* a pinned cache stays until the end of the transaction */
-		if (hierarchy_pins > 0 && hierarchy_pin_lxid == MyProc->lxid)
+		if (hierarchy_pins > 0 && hierarchy_pin_lxid == TerritoryLocalXid())
 			MemoryContextSetParent(hierarchy->cxt, TopTransactionContext);
 		else
 			MemoryContextDelete(hierarchy->cxt);
 	}
 	hierarchy = h;
 	hierarchy_transient = parallel;
-	hierarchy_lxid = MyProc->lxid;
+	hierarchy_lxid = TerritoryLocalXid();
 	return h;
 }
 
@@ -904,10 +904,10 @@ HierarchyPin(void)
 {
 	const Hierarchy *h = GetHierarchy(NULL);
 
-	if (hierarchy_pin_lxid != MyProc->lxid)
+	if (hierarchy_pin_lxid != TerritoryLocalXid())
 	{
 		hierarchy_pins = 0;
-		hierarchy_pin_lxid = MyProc->lxid;
+		hierarchy_pin_lxid = TerritoryLocalXid();
 	}
 	hierarchy_pins++;
 	return h;
@@ -916,7 +916,7 @@ HierarchyPin(void)
 void
 HierarchyUnpin(void)
 {
-	if (hierarchy_pin_lxid == MyProc->lxid && hierarchy_pins > 0)
+	if (hierarchy_pin_lxid == TerritoryLocalXid() && hierarchy_pins > 0)
 		hierarchy_pins--;
 }
 

@@ -260,7 +260,7 @@ WriteBatch(Relation rel, ResultRelInfo *rri, EState *estate, BulkInsertState bis
 	for (i = 0; i < n; i++)
 	{
 		if (rri->ri_NumIndices > 0)
-			ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL);
+			TerritoryInsertIndexTuples(rri, slots[i], estate);
 		ExecClearTuple(slots[i]);
 	}
 	ResetPerTupleExprContext(estate);
@@ -553,7 +553,7 @@ FlushAtTopLevel(void)
 }
 
 static void
-HistoryExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+HistoryExecutorRun(TERRITORY_EXECUTOR_RUN_PARAMS)
 {
 	int			depth = nrunning;
 
@@ -561,9 +561,9 @@ HistoryExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, 
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(TERRITORY_EXECUTOR_RUN_ARGS);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(TERRITORY_EXECUTOR_RUN_ARGS);
 	}
 	PG_FINALLY();
 	{

@@ -451,19 +451,20 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 		}
 		if (!OidIsValid(tc->btree_opf) || !OidIsValid(tc->cmp_proc))
 			return false;
-		interpretations = get_op_btree_interpretation(opno);
+		interpretations = TerritoryOpInterpretations(opno);
 		foreach(lc, interpretations)
 		{
-			OpBtreeInterpretation *bi = lfirst(lc);
+			TerritoryOpInterpretation *bi = lfirst(lc);
+			int			strategy = TerritoryOpStrategy(bi);
 			ProbeKind	kind;
 			Probe	   *p;
 
 			if (bi->opfamily_id != tc->btree_opf || bi->oplefttype != coltype ||
 				bi->oprighttype != coltype)
 				continue;
-			if (bi->strategy == BTGreaterStrategyNumber || bi->strategy == BTGreaterEqualStrategyNumber)
+			if (strategy == BTGreaterStrategyNumber || strategy == BTGreaterEqualStrategyNumber)
 				kind = PROBE_LOWER;
-			else if (bi->strategy == BTLessStrategyNumber || bi->strategy == BTLessEqualStrategyNumber)
+			else if (strategy == BTLessStrategyNumber || strategy == BTLessEqualStrategyNumber)
 				kind = PROBE_UPPER;
 			else
 				continue;
@@ -472,8 +473,8 @@ IndexConjunct(Matcher *m, int32 rule, Node *clause)
 					 m->mode == INDEX_ADD ? datumCopy(c->constvalue, c->constbyval, c->constlen) : 0,
 					 rule);
 			/* the probe lets the bound itself through: exact for >= and <= only */
-			m->exact = bi->strategy == BTGreaterEqualStrategyNumber ||
-				bi->strategy == BTLessEqualStrategyNumber;
+			m->exact = strategy == BTGreaterEqualStrategyNumber ||
+				strategy == BTLessEqualStrategyNumber;
 			return true;
 		}
 	}

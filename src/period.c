@@ -191,7 +191,7 @@ territory_period_out(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------- binary */
 
-static void BinaryError(const char *detail, int value) pg_attribute_noreturn();
+TerritoryNoReturn static void BinaryError(const char *detail, int value);
 
 static void
 BinaryError(const char *detail, int value)

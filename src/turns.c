@@ -28,6 +28,8 @@
  */
 #include "postgres.h"
 
+#include "compat.h"
+
 #include "access/genam.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
@@ -168,7 +170,7 @@ LastTurn(Relation rel, Relation irel, int32 territory)
 
 	InitDirtySnapshot(dirty);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(territory));
-	scan = index_beginscan(rel, irel, &dirty, 1, 0);
+	scan = TerritoryIndexBeginScan(rel, irel, &dirty, 1, 0);
 	index_rescan(scan, &key, 1, NULL, 0);
 	if (index_getnext_slot(scan, BackwardScanDirection, slot))
 		last = DatumGetInt64(slot_getattr(slot, 2, &isnull));

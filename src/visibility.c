@@ -288,7 +288,7 @@ BuildVisibility(void)
 
 	TerritoryBecomeOwner(&save);
 	if (TerritoryConfigBegin())
-		visibility_transient_lxid = MyProc->lxid;
+		visibility_transient_lxid = TerritoryLocalXid();
 
 	if (SPI_execute("SELECT id, key, login, manager_id, sees_all, active FROM territory.sales_users"
 					" ORDER BY id", true, 0) != SPI_OK_SELECT)
@@ -397,7 +397,7 @@ BuildMembers(Visibility *v)
 		v->users[i].nmembers = 0;
 	TerritoryBecomeOwner(&save);
 	if (TerritoryConfigBegin())
-		visibility_transient_lxid = MyProc->lxid;
+		visibility_transient_lxid = TerritoryLocalXid();
 	if (SPI_execute("SELECT user_id, territory_id, role OPERATOR(pg_catalog.=) 'manager',"
 					" valid_from, valid_to, rotation FROM territory.members", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.members");
@@ -485,14 +485,14 @@ CurrentVisibility(void)
 	Visibility *v;
 
 	/* changes committed elsewhere: seen from the next top-level statement on */
-	if (accepted_lxid != MyProc->lxid || accepted_at != GetCurrentStatementStartTimestamp())
+	if (accepted_lxid != TerritoryLocalXid() || accepted_at != GetCurrentStatementStartTimestamp())
 	{
 		AcceptInvalidationMessages();
-		accepted_lxid = MyProc->lxid;
+		accepted_lxid = TerritoryLocalXid();
 		accepted_at = GetCurrentStatementStartTimestamp();
 	}
 	if (visibility_transient_lxid != InvalidLocalTransactionId &&
-		visibility_transient_lxid != MyProc->lxid)
+		visibility_transient_lxid != TerritoryLocalXid())
 	{
 		/* read from an earlier transaction's snapshot: read again */
 		visibility_valid = members_valid = false;
@@ -574,11 +574,11 @@ ResolveUser(Visibility *v)
 static DateADT
 Today(void)
 {
-	if (today_lxid != MyProc->lxid)
+	if (today_lxid != TerritoryLocalXid())
 	{
 		today = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
 													TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())));
-		today_lxid = MyProc->lxid;
+		today_lxid = TerritoryLocalXid();
 	}
 	return today;
 }
@@ -848,14 +848,14 @@ SetOfCall(CallSet *cs, int32 kind, int32 access)
 							cs->set->access != access || cs->set->role != cs->role))
 		cs->set = NULL;
 	if (cs->set == NULL || cs->generation != generation || cs->role != GetOuterUserId() ||
-		cs->identity != identity_epoch || cs->lxid != MyProc->lxid || cs->kind != kind ||
+		cs->identity != identity_epoch || cs->lxid != TerritoryLocalXid() || cs->kind != kind ||
 		cs->access != access)
 	{
 		cs->set = CurrentSet(kind, access);
 		cs->generation = generation;
 		cs->role = GetOuterUserId();
 		cs->identity = identity_epoch;
-		cs->lxid = MyProc->lxid;
+		cs->lxid = TerritoryLocalXid();
 		cs->kind = kind;
 		cs->access = access;
 	}
