@@ -38,6 +38,7 @@
 #define MEMBERSHIP_SIGNAL "membership_signal"
 
 extern Oid	TerritoryRelid(const char *relname);
+extern Oid	TerritoryDataRelid(const char *relname);
 extern uint64 territory_cache_epoch;
 
 typedef struct TerritoryUser

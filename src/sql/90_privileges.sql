@@ -71,7 +71,8 @@ REVOKE ALL ON FUNCTION
     territory.enable_visibility(regclass),
     territory.disable_visibility(regclass),
     territory._sales_users_before_write(),
-    territory.set_owner_assignment(int4, text)
+    territory.set_owner_assignment(int4, text),
+    territory.enable_citus()
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
 GRANT SELECT ON territory.rule_runs, territory.rule_run_pending TO PUBLIC;

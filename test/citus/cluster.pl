@@ -1,0 +1,151 @@
+# The configuration on a Citus cluster answers as on one server.  One PostgreSQL 15 server with
+# territory, and a Citus cluster of a coordinator and two workers on loopback
+# (shared_preload_libraries = 'citus,territory'); the same configuration (config.sql) is written
+# to the server and through the coordinator, territory.enable_citus() puts it on every node,
+# and the hierarchy, identity and visibility functions answer on the coordinator and on each
+# worker what they answer on the server: after the configuration, again after changes made
+# through the coordinator (changes.sql), including in a worker session whose caches were filled
+# before the change.  Skipped when Citus is not installed (scripts/build-citus).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/../servers/lib";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use TerritoryServer;
+
+my $pgshare = `pg_config --sharedir`;
+chomp $pgshare;
+plan skip_all => "Citus is not installed for this PostgreSQL (scripts/build-citus)"
+  unless -f "$pgshare/extension/citus.control";
+
+my $db = 'crm';
+my $single = PostgreSQL::Test::Cluster->new('single', port => 55440);
+$single->init;
+$single->append_conf('postgresql.conf', "shared_preload_libraries = 'territory'\nlog_statement = none\n");
+$single->start;
+
+my @cluster;
+for my $n ([ 'coordinator', 55441 ], [ 'worker1', 55442 ], [ 'worker2', 55443 ])
+{
+	my $node = PostgreSQL::Test::Cluster->new($n->[0], port => $n->[1]);
+	$node->init;
+	$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'citus,territory'
+listen_addresses = '127.0.0.1'
+max_prepared_transactions = 20
+wal_level = logical
+log_statement = none
+});
+	# the nodes connect to each other over TCP loopback
+	$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
+	$node->start;
+	# Citus does not propagate CREATE DATABASE: every node gets the database and Citus
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION citus');
+	push @cluster, $node;
+}
+my ($coordinator, @workers) = @cluster;
+$coordinator->safe_psql($db, q{
+	SET client_min_messages = warning;
+	SELECT citus_set_coordinator_host('127.0.0.1', 55441);
+	SELECT citus_add_node('127.0.0.1', 55442);
+	SELECT citus_add_node('127.0.0.1', 55443);
+});
+is($coordinator->safe_psql($db, 'SELECT count(*) FROM citus_get_active_worker_nodes()'), '2',
+	'the coordinator has two workers');
+
+$single->safe_psql('postgres', "CREATE DATABASE $db");
+$single->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION territory');
+$coordinator->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION territory');
+for my $w (@workers)
+{
+	is($w->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'territory'}),
+		$single->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'territory'}),
+		$w->name . ': CREATE EXTENSION territory on the coordinator reached it');
+}
+
+my $config = slurp_file("$FindBin::RealBin/config.sql");
+my $changes = slurp_file("$FindBin::RealBin/changes.sql");
+for my $node ($single, $coordinator)
+{
+	my ($ret, $out, $err) = run_sql($node, $db, $config);
+	is($ret, 0, $node->name . ': the configuration is written') or diag($err);
+}
+
+# before enable_citus(): each worker has the configuration that CREATE EXTENSION made, not the
+# coordinator's
+isnt($workers[0]->safe_psql($db, 'SELECT count(*) FROM territory.territories'),
+	$coordinator->safe_psql($db, 'SELECT count(*) FROM territory.territories'),
+	'before enable_citus() a worker does not have the coordinator\'s territories');
+is(sqlstate_of($workers[0], $db, 'SELECT territory.enable_citus()'), '55000', 'enable_citus() refuses to run on a worker');
+is(sqlstate_of($single, $db, 'SELECT territory.enable_citus()'), '55000', 'enable_citus() refuses a database without Citus');
+my ($ret, $out, $err) = run_sql($coordinator, $db, 'SET client_min_messages = warning; SELECT territory.enable_citus()');
+is($ret, 0, 'enable_citus() puts the configuration on every node') or diag($err);
+($ret, $out, $err) = run_sql($coordinator, $db, 'SET client_min_messages = warning; SELECT territory.enable_citus()');
+is($ret, 0, 'enable_citus() again changes nothing') or diag($err);
+is($coordinator->safe_psql($db, q{
+	SELECT count(*) FROM pg_dist_partition
+	 WHERE logicalrelid::regclass::text = ANY (SELECT 'territory.' || t FROM unnest(territory._citus_tables()) t)
+	   AND partmethod = 'n'}),
+	$coordinator->safe_psql($db, 'SELECT cardinality(territory._citus_tables())'),
+	'the configuration tables are reference tables');
+
+# What every node must answer as the single server does.
+my $answers = q{
+	SELECT * FROM territory.tree();
+	SELECT a.code, d.code FROM territory.territories a, territory.territories d
+	 WHERE a.model_id = territory.active_model() AND d.model_id = a.model_id
+	   AND territory.is_ancestor(a.id, d.id) ORDER BY 1, 2;
+	SELECT t.code, territory.path(t.id), territory.depth(t.id), array(SELECT territory.descendants(t.id) ORDER BY 1)
+	  FROM territory.territories t WHERE t.model_id = territory.active_model() ORDER BY t.id;
+	SELECT s::text FROM territory.stages s ORDER BY position;
+};
+for my $k (qw(olga vera emma dave fred adam wes kim nobody))
+{
+	$answers .= qq{
+	BEGIN; SELECT set_config('territory.user', '$k', true) \\g /dev/null
+	SELECT '$k', territory.current_user_id(), territory.visible_territories('account'),
+	       territory.visible_territories('deal'), territory.visible_territories('lead', 'edit'),
+	       territory.visible_owners(), territory.sees_all();
+	COMMIT;};
+}
+
+sub compare_all
+{
+	my ($when) = @_;
+	for my $node (@cluster)
+	{
+		same_results("$when: " . $node->name . ' answers as one server', $single, $db, $node, $db, $answers);
+	}
+}
+compare_all('after enable_citus()');
+
+# A session on a worker that filled its caches before the changes sees them at its next
+# statement.
+my $session = $workers[1]->background_psql($db);
+my $probe = q{SELECT territory.path(id), array(SELECT territory.children(id) ORDER BY 1) FROM territory.territories
+	 WHERE code IN ('BR', 'EMEA') AND model_id = territory.active_model() ORDER BY id;
+	BEGIN; SELECT set_config('territory.user', 'kim', true) \g /dev/null
+	SELECT territory.visible_territories('account'); COMMIT;
+	BEGIN; SELECT set_config('territory.user', 'emma', true) \g /dev/null
+	SELECT territory.visible_territories('deal'), territory.visible_owners(); COMMIT;};
+is($session->query_safe($probe), $single->safe_psql($db, $probe), 'a worker session answers as one server before the changes');
+for my $node ($single, $coordinator)
+{
+	my ($r, $o, $e) = run_sql($node, $db, $changes);
+	is($r, 0, $node->name . ': the changes are made') or diag($e);
+}
+is($session->query_safe($probe), $single->safe_psql($db, $probe),
+	'the worker session sees the changes made through the coordinator at its next statement');
+$session->quit;
+compare_all('after the changes');
+
+for my $node ($single, @cluster)
+{
+	no_crash_since($node, 0, $node->name . ': no backend crashed');
+}
+$_->stop for @cluster;
+$single->stop;
+done_testing();
