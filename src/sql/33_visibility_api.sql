@@ -42,6 +42,7 @@ CREATE FUNCTION territory.add_user(key text, name text, login name DEFAULT NULL,
 AS $$
 DECLARE
     uid int4;
+    mgr int4;
 BEGIN
     IF add_user.key IS NULL OR add_user.name IS NULL THEN
         RAISE EXCEPTION 'a sales user needs a key and a name' USING ERRCODE = 'null_value_not_allowed';
@@ -57,9 +58,13 @@ BEGIN
     IF add_user.login IS NOT NULL AND EXISTS (SELECT FROM territory.sales_users u WHERE u.login = add_user.login) THEN
         RAISE EXCEPTION 'login "%" is already mapped to a sales user', add_user.login USING ERRCODE = 'duplicate_object';
     END IF;
+    -- looked up before the INSERT: Citus evaluates a function in the values of a write to a
+    -- reference table before it sends it, a CASE around it notwithstanding
+    IF manager IS NOT NULL THEN
+        mgr := territory._user_id(manager);
+    END IF;
     INSERT INTO territory.sales_users (key, name, login, manager_id, sees_all)
-        VALUES (add_user.key, add_user.name, add_user.login,
-                CASE WHEN manager IS NOT NULL THEN territory._user_id(manager) END, coalesce(add_user.sees_all, false))
+        VALUES (add_user.key, add_user.name, add_user.login, mgr, coalesce(add_user.sees_all, false))
         RETURNING id INTO uid;
     RETURN uid;
 END

@@ -102,7 +102,7 @@ my $answers = q{
 	  FROM territory.territories t WHERE t.model_id = territory.active_model() ORDER BY t.id;
 	SELECT s::text FROM territory.stages s ORDER BY position;
 };
-for my $k (qw(olga vera emma dave fred adam wes kim nobody))
+for my $k (qw(olga vera emma dave fred adam wes kim zed nobody))
 {
 	$answers .= qq{
 	BEGIN; SELECT set_config('territory.user', '$k', true) \\g /dev/null

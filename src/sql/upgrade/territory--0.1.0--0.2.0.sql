@@ -860,6 +860,42 @@ END
 $$;
 
 -- ---------------------------------------------------------------- Citus: the configuration on every node
+-- add_user() looks the manager up before its INSERT (Citus evaluates functions in a write's values first).
+CREATE OR REPLACE FUNCTION territory.add_user(key text, name text, login name DEFAULT NULL, manager text DEFAULT NULL,
+                                   sees_all bool DEFAULT false) RETURNS int4
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid int4;
+    mgr int4;
+BEGIN
+    IF add_user.key IS NULL OR add_user.name IS NULL THEN
+        RAISE EXCEPTION 'a sales user needs a key and a name' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF add_user.key = '' OR add_user.key <> btrim(add_user.key) OR octet_length(add_user.key) >= 128 THEN
+        RAISE EXCEPTION 'invalid sales user key: "%"', add_user.key
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A key is not empty, has no surrounding spaces and is shorter than 128 bytes.';
+    END IF;
+    IF EXISTS (SELECT FROM territory.sales_users u WHERE u.key = add_user.key) THEN
+        RAISE EXCEPTION 'sales user "%" already exists', add_user.key USING ERRCODE = 'duplicate_object';
+    END IF;
+    IF add_user.login IS NOT NULL AND EXISTS (SELECT FROM territory.sales_users u WHERE u.login = add_user.login) THEN
+        RAISE EXCEPTION 'login "%" is already mapped to a sales user', add_user.login USING ERRCODE = 'duplicate_object';
+    END IF;
+    -- looked up before the INSERT: Citus evaluates a function in the values of a write to a
+    -- reference table before it sends it, a CASE around it notwithstanding
+    IF manager IS NOT NULL THEN
+        mgr := territory._user_id(manager);
+    END IF;
+    INSERT INTO territory.sales_users (key, name, login, manager_id, sees_all)
+        VALUES (add_user.key, add_user.name, add_user.login, mgr, coalesce(add_user.sees_all, false))
+        RETURNING id INTO uid;
+    RETURN uid;
+END
+$$;
+
 
 -- The tables of the configuration that every node reads, in the order they become reference
 -- tables (a table before those whose foreign keys point at it).
