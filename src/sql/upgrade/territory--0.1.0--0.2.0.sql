@@ -801,15 +801,17 @@ DECLARE
     first_day date;
     last_day date;
     few bool;
+    bound int8;
 BEGIN
+    -- few: the caller's deal territories are under 5 % of the model's (counted only that far)
+    bound := cardinality(territory.visible_territories('deal')) * 20;
     few := NOT territory.sees_all()
            AND EXISTS (SELECT FROM territory.managed_tables m WHERE m.kind = 'deal' AND row_security_active(m.tbl))
-           AND cardinality(territory.visible_territories('deal')) * 20
-               < (SELECT count(*)
-                    FROM (SELECT FROM territory.territories t
-                           WHERE t.model_id = territory.active_model()
-                           ORDER BY t.model_id, t.id    -- the index (model_id, id), read as far as needed
-                           LIMIT cardinality(territory.visible_territories('deal')) * 20 + 1) s);
+           AND bound < (SELECT count(*)
+                          FROM (SELECT FROM territory.territories t
+                                 WHERE t.model_id = territory.active_model()
+                                 ORDER BY t.model_id, t.id    -- the index (model_id, id), read as far as needed
+                                 LIMIT bound + 1) s);
     EXECUTE format('SELECT min(b.first_day), max(b.last_day) FROM (%s) b',
                    territory._report_union('{deal}',
                        CASE WHEN few
