@@ -156,8 +156,9 @@ GetManualSetFor(Oid relid, int32 model)
 	h = HierarchyCurrent();
 	TerritoryBecomeOwner(&save);
 	TerritoryConfigBegin();
-	if (SPI_execute_with_args("SELECT key, territory_id, action OPERATOR(pg_catalog.=) 'exclude'"
-							  " FROM territory.manual_assignments WHERE tbl OPERATOR(pg_catalog.=) $1",
+	if (SPI_execute_with_args(psprintf("SELECT key, territory_id, action OPERATOR(pg_catalog.=) 'exclude'"
+									   " FROM %s WHERE tbl OPERATOR(pg_catalog.=) $1",
+									   ConfigTable("manual_assignments")),
 							  1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.manual_assignments");
 	if (SPI_processed > 0)

@@ -105,7 +105,8 @@ territory_check_cycles(PG_FUNCTION_ARGS)
 	}
 	SPI_freetuptable(SPI_tuptable);
 
-	plan = SPI_prepare("SELECT parent_id FROM territory.territories WHERE id = $1", 1, argtypes);
+	plan = SPI_prepare(psprintf("SELECT parent_id FROM %s WHERE id = $1", ConfigTable("territories")),
+					   1, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 

@@ -749,7 +749,7 @@ ReadConfiguration(Forecast *f, Datum periods, Oid array_type)
 
 	TerritoryBecomeOwner(&save);
 
-	RunQuery(f, "SELECT stage, category, probability FROM territory.stages",
+	RunQuery(f, psprintf("SELECT stage, category, probability FROM %s", ConfigTable("stages")),
 			 0, NULL, NULL, NULL, ReceiveStage);
 	TextMapInit(&f->stage_map, f->nstages);
 	for (i = 0; i < f->nstages; i++)
@@ -765,14 +765,15 @@ ReadConfiguration(Forecast *f, Datum periods, Oid array_type)
 
 	for (i = 0; i < f->ncells * f->nperiods; i++)
 		f->targets[i] = NO_AMOUNT;
-	RunQuery(f, "SELECT territory_id, user_id, period, amount"
-			 " FROM territory.targets WHERE period OPERATOR(pg_catalog.=) ANY ($1)",
+	RunQuery(f, psprintf("SELECT territory_id, user_id, period, amount"
+						 " FROM %s WHERE period OPERATOR(pg_catalog.=) ANY ($1)", ConfigTable("targets")),
 			 1, &array_type, values, nulls, ReceiveTarget);
 
-	RunQuery(f, "SELECT DISTINCT ON (territory_id, period, category)"
-			 " territory_id, period, category, amount"
-			 " FROM territory.forecast_adjustments WHERE period OPERATOR(pg_catalog.=) ANY ($1)"
-			 " ORDER BY territory_id, period, category, id DESC",
+	RunQuery(f, psprintf("SELECT DISTINCT ON (territory_id, period, category)"
+						 " territory_id, period, category, amount"
+						 " FROM %s WHERE period OPERATOR(pg_catalog.=) ANY ($1)"
+						 " ORDER BY territory_id, period, category, id DESC",
+						 ConfigTable("forecast_adjustments")),
 			 1, &array_type, values, nulls, ReceiveAdjustment);
 
 	TerritoryRestoreUser(&save);
@@ -891,9 +892,10 @@ DealTables(MemoryContext cxt)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	TerritoryBecomeOwner(&save);
-	if (SPI_execute("SELECT tbl::pg_catalog.oid, territory_column, amount_column, close_date_column,"
-					" stage_column, owner_column FROM territory.managed_tables"
-					" WHERE kind OPERATOR(pg_catalog.=) 'deal' ORDER BY tbl", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute(psprintf("SELECT tbl::pg_catalog.oid, territory_column, amount_column, close_date_column,"
+							 " stage_column, owner_column FROM %s"
+							 " WHERE kind OPERATOR(pg_catalog.=) 'deal' ORDER BY tbl", ConfigTable("managed_tables")),
+					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.managed_tables");
 	old = MemoryContextSwitchTo(cxt);
 	for (i = 0; i < SPI_processed; i++)

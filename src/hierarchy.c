@@ -299,7 +299,7 @@ static void
 ScanRelation(const char *relname, const char **columns, int ncolumns, Snapshot snapshot,
 			 RowCallback callback, BuildState *state, MemoryContext rowcxt)
 {
-	Relation	rel = table_open(TerritoryDataRelid(relname), AccessShareLock);
+	Relation	rel = table_open(ConfigRelid(relname), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	AttrNumber	atts[8];
 	Datum	   *all_values = palloc(sizeof(Datum) * desc->natts);

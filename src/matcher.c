@@ -931,8 +931,9 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 	char	   *account_column = NULL;
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT kind, key_column, territory_column, account_column, owner_column, stage_column"
-							  " FROM territory.managed_tables WHERE tbl OPERATOR(pg_catalog.=) $1",
+	if (SPI_execute_with_args(psprintf("SELECT kind, key_column, territory_column, account_column, owner_column,"
+									   " stage_column FROM %s WHERE tbl OPERATOR(pg_catalog.=) $1",
+									   ConfigTable("managed_tables")),
 							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.managed_tables");
 	found = SPI_processed == 1;
@@ -995,12 +996,13 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 		Oid			type = get_atttype(relid, t->account_attno);
 
 		/* names fully qualified: a kept plan is parsed again under whatever search_path is current */
-		if (SPI_execute("SELECT format('SELECT %I FROM %I.%I WHERE %I OPERATOR(pg_catalog.=) $1',"
-						" m.territory_column, n.nspname, c.relname, m.key_column)"
-						" FROM territory.managed_tables m"
-						" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.tbl"
-						" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
-						" WHERE m.kind OPERATOR(pg_catalog.=) 'account'", true, 0) != SPI_OK_SELECT ||
+		if (SPI_execute(psprintf("SELECT format('SELECT %%I FROM %%I.%%I WHERE %%I OPERATOR(pg_catalog.=) $1',"
+								 " m.territory_column, n.nspname, c.relname, m.key_column)"
+								 " FROM %s m"
+								 " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.tbl"
+								 " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+								 " WHERE m.kind OPERATOR(pg_catalog.=) 'account'", ConfigTable("managed_tables")),
+						true, 0) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1013,12 +1015,14 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 	if (t->kind == 'a')
 	{
 		/* the contact and deal tables that follow this account table */
-		if (SPI_execute_with_args("SELECT format('UPDATE %I.%I SET %I = %I WHERE %I OPERATOR(pg_catalog.=) $1',"
-								  " n.nspname, c.relname, m.account_column, m.account_column, m.account_column), c.oid"
-								  " FROM territory.managed_tables m"
-								  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.tbl"
-								  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
-								  " WHERE m.kind OPERATOR(pg_catalog.=) ANY ('{contact,deal}')",
+		if (SPI_execute_with_args(psprintf("SELECT format('UPDATE %%I.%%I SET %%I = %%I WHERE %%I OPERATOR(pg_catalog.=) $1',"
+										   " n.nspname, c.relname, m.account_column, m.account_column,"
+										   " m.account_column), c.oid"
+										   " FROM %s m"
+										   " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.tbl"
+										   " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+										   " WHERE m.kind OPERATOR(pg_catalog.=) ANY ('{contact,deal}')",
+										   ConfigTable("managed_tables")),
 								  0, NULL, NULL, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read territory.managed_tables");
 		t->ndependents = SPI_processed;
@@ -1075,9 +1079,9 @@ BuildMatcher(Oid relid, int32 model)
 	managed_column = pstrdup(NameStr(TupleDescAttr(RelationGetDescr(rel),
 												   m->table.territory_attno - 1)->attname));
 
-	if (SPI_execute_with_args("SELECT id, territory_id, expr, criteria, apply_to_children"
-							  " FROM territory.rules WHERE tbl OPERATOR(pg_catalog.=) $1 AND active"
-							  " ORDER BY id",
+	if (SPI_execute_with_args(psprintf("SELECT id, territory_id, expr, criteria, apply_to_children"
+									   " FROM %s WHERE tbl OPERATOR(pg_catalog.=) $1 AND active"
+									   " ORDER BY id", ConfigTable("rules")),
 							  1, &argtype, &arg, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.rules");
 	nrows = SPI_processed;

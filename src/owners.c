@@ -138,10 +138,10 @@ FewestOpen(Relation rel, const ManagedTable *t, const char **keys, int32 n)
 					 format_type_be(get_atttype(relid, t->owner_attno)));
 	if (t->kind == 'd')
 		appendStringInfo(&sql,
-						 " AND coalesce((SELECT s.category FROM territory.stages s"
+						 " AND coalesce((SELECT s.category FROM %s s"
 						 " WHERE s.stage OPERATOR(pg_catalog.=) d.%s::pg_catalog.text), 'pipeline')"
 						 " OPERATOR(pg_catalog.=) ANY ('{pipeline,best_case,commit}'::pg_catalog.text[])",
-						 quote_identifier(t->stage_column));
+						 ConfigTable("stages"), quote_identifier(t->stage_column));
 	appendStringInfoString(&sql, " GROUP BY 1");
 
 	for (i = 0; i < n; i++)

@@ -46,6 +46,7 @@ static void
 TerritoryRelcacheCallback(Datum arg, Oid relid)
 {
 	territory_cache_epoch++;
+	ConfigRelcacheCallback(relid);
 	/* the matcher asks the hierarchy whether relid is its signal: hierarchy last */
 	MatcherRelcacheCallback(relid);
 	AssignRelcacheCallback(relid);
@@ -80,55 +81,6 @@ TerritoryRelid(const char *relname)
 				 errmsg("relation \"%s.%s\" does not exist", TERRITORY_SCHEMA, relname),
 				 errhint("The territory extension is not installed completely; reinstall it.")));
 	return relid;
-}
-
-/*
- * TerritoryDataRelid
- *		The relation that holds the rows of a table of the extension's schema on this server: the
- *		table itself, or, where Citus has made it a reference table (territory.enable_citus()),
- *		its shard placement on this node, the table's name with the shard id appended in the same
- *		schema.  The table itself is then a shell, empty on a worker and holding stale rows on the
- *		coordinator.  Whatever reads the rows below the planner (the hierarchy's heap scans) comes
- *		through here; queries (SPI) reach the placement through Citus's planner.  Without Citus in
- *		the database (no pg_catalog.pg_dist_shard), the table itself.
- */
-Oid
-TerritoryDataRelid(const char *relname)
-{
-	Oid			relid = TerritoryRelid(relname);
-	Oid			shards = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
-	AttrNumber	logical_att;
-	AttrNumber	shard_att;
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tuple;
-	Oid			placement = InvalidOid;
-
-	if (!OidIsValid(shards))
-		return relid;
-	logical_att = get_attnum(shards, "logicalrelid");
-	shard_att = get_attnum(shards, "shardid");
-	if (logical_att == InvalidAttrNumber || shard_att == InvalidAttrNumber)
-		return relid;
-	rel = table_open(shards, AccessShareLock);
-	ScanKeyInit(&key, logical_att, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
-	while (!OidIsValid(placement) && HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		bool		isnull;
-		Datum		shardid = heap_getattr(tuple, shard_att, RelationGetDescr(rel), &isnull);
-		char	   *name;
-
-		if (isnull)
-			continue;
-		name = psprintf("%s_" INT64_FORMAT, relname, DatumGetInt64(shardid));
-		placement = get_relname_relid(name, get_rel_namespace(relid));
-		pfree(name);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return OidIsValid(placement) ? placement : relid;
 }
 
 /* The owner of a namespace (NAMESPACEOID) or of a relation (RELOID). */

@@ -4,6 +4,7 @@
  *
  * Components (one C file each):
  *		territory.c		module initialisation, cache invalidation signals
+ *		config.c		configuration access: the relation holding a table's rows here
  *		hierarchy.c		the per-backend hierarchy cache and the hierarchy functions
  *		cycles.c		the check that keeps every hierarchy a forest
  *		rules.c			validation and compilation of rule criteria
@@ -38,7 +39,6 @@
 #define MEMBERSHIP_SIGNAL "membership_signal"
 
 extern Oid	TerritoryRelid(const char *relname);
-extern Oid	TerritoryDataRelid(const char *relname);
 extern uint64 territory_cache_epoch;
 
 typedef struct TerritoryUser
@@ -53,6 +53,11 @@ extern void TerritoryRestoreUser(const TerritoryUser *save);
 extern Snapshot TerritoryConfigSnapshot(void);
 extern bool TerritoryConfigBegin(void);
 extern void TerritoryConfigEnd(void);
+
+/* config.c */
+extern Oid	ConfigRelid(const char *relname);
+extern char *ConfigTable(const char *relname);
+extern void ConfigRelcacheCallback(Oid relid);
 
 /* assign.c */
 extern void AssignRelcacheCallback(Oid relid);

@@ -290,8 +290,8 @@ BuildVisibility(void)
 	if (TerritoryConfigBegin())
 		visibility_transient_lxid = TerritoryLocalXid();
 
-	if (SPI_execute("SELECT id, key, login, manager_id, sees_all, active FROM territory.sales_users"
-					" ORDER BY id", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute(psprintf("SELECT id, key, login, manager_id, sees_all, active FROM %s ORDER BY id",
+							 ConfigTable("sales_users")), true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.sales_users");
 	v->nusers = SPI_processed;
 	v->users = MemoryContextAllocZero(cxt, sizeof(SalesUser) * Max(v->nusers, 1));
@@ -398,8 +398,9 @@ BuildMembers(Visibility *v)
 	TerritoryBecomeOwner(&save);
 	if (TerritoryConfigBegin())
 		visibility_transient_lxid = TerritoryLocalXid();
-	if (SPI_execute("SELECT user_id, territory_id, role OPERATOR(pg_catalog.=) 'manager',"
-					" valid_from, valid_to, rotation FROM territory.members", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute(psprintf("SELECT user_id, territory_id, role OPERATOR(pg_catalog.=) 'manager',"
+							 " valid_from, valid_to, rotation FROM %s", ConfigTable("members")),
+					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.members");
 	nmembers = SPI_processed;
 	member_rows = palloc(sizeof(int32) * 2 * Max(nmembers, 1));
@@ -443,7 +444,7 @@ BuildMembers(Visibility *v)
 		v->users[u].nmembers++;
 	}
 
-	if (SPI_execute("SELECT territory_id, kind, access FROM territory.territory_access", true, 0)
+	if (SPI_execute(psprintf("SELECT territory_id, kind, access FROM %s", ConfigTable("territory_access")), true, 0)
 		!= SPI_OK_SELECT)
 		elog(ERROR, "could not read territory.territory_access");
 	memset(&ctl, 0, sizeof(ctl));

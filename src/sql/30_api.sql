@@ -17,8 +17,8 @@ AS $$
 DECLARE
     st text;
 BEGIN
-    SELECT m.state INTO st FROM territory.models m WHERE m.id = _model_state.model;
-    IF NOT FOUND THEN
+    st := territory._config_value('models', 'state', 'id', model::text);
+    IF st IS NULL THEN
         RAISE EXCEPTION 'territory model % does not exist', model USING ERRCODE = 'undefined_object';
     END IF;
     RETURN st;
@@ -34,8 +34,8 @@ AS $$
 DECLARE
     m int4;
 BEGIN
-    SELECT tt.model_id INTO m FROM territory.territories tt WHERE tt.id = _territory_model.t;
-    IF NOT FOUND THEN
+    m := territory._config_value('territories', 'model_id', 'id', t::text);
+    IF m IS NULL THEN
         RAISE EXCEPTION 'territory % does not exist', t USING ERRCODE = 'undefined_object';
     END IF;
     RETURN m;

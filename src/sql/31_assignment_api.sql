@@ -8,8 +8,9 @@ AS $$
 DECLARE
     mt territory.managed_tables;
 BEGIN
-    SELECT * INTO mt FROM territory.managed_tables m WHERE m.tbl = _managed.tbl;
-    IF NOT FOUND THEN
+    EXECUTE format('SELECT * FROM %s m WHERE m.tbl = $1', territory._config_table('managed_tables'))
+       INTO mt USING tbl;
+    IF mt.tbl IS NULL THEN
         RAISE EXCEPTION 'table % is not managed by territory', tbl
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Manage it first with territory.manage_table().';

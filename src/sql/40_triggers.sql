@@ -14,7 +14,7 @@ BEGIN
     IF c = '' THEN
         c := 'T';
     END IF;
-    IF c = 'T' OR EXISTS (SELECT FROM territory.territories t WHERE t.model_id = _new_code.model AND t.code = c) THEN
+    IF c = 'T' OR territory._config_value('territories', 'id', 'model_id', model::text, 'code', c) IS NOT NULL THEN
         c := c || '_' || _new_code.id;
     END IF;
     RETURN c;
@@ -45,9 +45,9 @@ CREATE FUNCTION territory._check_model_insertable(model int4, created timestampt
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM territory.models m
-                    WHERE m.id = _check_model_insertable.model AND m.state = 'archived'
-                      AND _check_model_insertable.created < m.archived_at) THEN
+    IF NOT coalesce(territory._config_value('models', 'state', 'id', model::text) = 'archived'
+                    AND created < territory._config_value('models', 'archived_at', 'id', model::text)::timestamptz,
+                    false) THEN
         PERFORM territory._check_model_writable(model);
     END IF;
 END
@@ -65,8 +65,8 @@ AS $$
 DECLARE
     m int4;
 BEGIN
-    SELECT t.model_id INTO m FROM territory.territories t WHERE t.id = _parent_model.parent;
-    IF NOT FOUND THEN
+    m := territory._config_value('territories', 'model_id', 'id', parent::text);
+    IF m IS NULL THEN
         IF must_exist THEN
             RAISE EXCEPTION 'territory % does not exist', parent USING ERRCODE = 'foreign_key_violation';
         END IF;
@@ -124,8 +124,9 @@ BEGIN
         -- concurrent moves queue behind it, and at REPEATABLE READ or SERIALIZABLE the later one
         -- fails with a serialization error instead of checking for cycles against a snapshot that
         -- misses the earlier move.  (A row this transaction already updated is locked already.)
-        UPDATE territory.models m SET version = m.version + 1
-         WHERE m.id = NEW.model_id AND m.xmin <> pg_current_xact_id()::xid;
+        EXECUTE format('UPDATE %s m SET version = m.version + 1 WHERE m.id = $1 AND m.xmin <> pg_current_xact_id()::xid',
+                       territory._config_table('models'))
+          USING NEW.model_id;
         IF NEW.parent_id IS NOT NULL THEN
             PERFORM territory._parent_model(NEW.parent_id, NEW.model_id, true);
         END IF;
@@ -158,9 +159,9 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         -- a model of the same id replaces the install's `default` while that has no territories:
         -- how a restore brings back the dumped `default` over the one CREATE EXTENSION made
-        DELETE FROM territory.models m
-         WHERE m.id = NEW.id AND m.name = 'default'
-           AND NOT EXISTS (SELECT FROM territory.territories t WHERE t.model_id = m.id);
+        EXECUTE format('DELETE FROM %s m WHERE m.id = $1 AND m.name = ''default'' AND NOT EXISTS (SELECT FROM %s t WHERE t.model_id = m.id)',
+                       territory._config_table('models'), territory._config_table('territories'))
+          USING NEW.id;
         -- stamps given (a restore) are kept
         IF NEW.state = 'active' THEN
             NEW.activated_at := coalesce(NEW.activated_at, now());
@@ -255,10 +256,13 @@ CREATE FUNCTION territory._rules_before_delete() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    m int4;
 BEGIN
     -- a rule whose territory is being deleted goes with it; otherwise its model must be writable
-    IF EXISTS (SELECT FROM territory.territories t WHERE t.id = OLD.territory_id) THEN
-        PERFORM territory._check_model_writable(territory._territory_model(OLD.territory_id));
+    m := territory._config_value('territories', 'model_id', 'id', OLD.territory_id::text);
+    IF m IS NOT NULL THEN
+        PERFORM territory._check_model_writable(m);
     END IF;
     RETURN OLD;
 END
@@ -331,19 +335,19 @@ CREATE FUNCTION territory._sales_users_before_write() RETURNS trigger
 AS $$
 DECLARE
     cur int4 := NEW.manager_id;
-    steps int4 := 0;
+    users regclass := territory._config_table('sales_users');
+    manager text;
 BEGIN
     IF NEW.manager_id IS NULL OR (TG_OP = 'UPDATE' AND NEW.manager_id IS NOT DISTINCT FROM OLD.manager_id) THEN
         RETURN NEW;
     END IF;
     WHILE cur IS NOT NULL LOOP
         IF cur = NEW.id THEN
-            RAISE EXCEPTION 'sales user "%" cannot be managed by "%": that would make a cycle', NEW.key,
-                (SELECT u.key FROM territory.sales_users u WHERE u.id = NEW.manager_id)
+            EXECUTE format('SELECT u.key FROM %s u WHERE u.id = $1', users) INTO manager USING NEW.manager_id;
+            RAISE EXCEPTION 'sales user "%" cannot be managed by "%": that would make a cycle', NEW.key, manager
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        SELECT u.manager_id INTO cur FROM territory.sales_users u WHERE u.id = cur FOR SHARE;
-        steps := steps + 1;
+        EXECUTE format('SELECT u.manager_id FROM %s u WHERE u.id = $1 FOR SHARE', users) INTO cur USING cur;
     END LOOP;
     RETURN NEW;
 END
@@ -376,11 +380,14 @@ BEGIN
         IF pg_trigger_depth() = 1 THEN
             NEW.seeded := false;
         END IF;
-        DELETE FROM territory.stages s WHERE s.stage = NEW.stage AND s.seeded;
-        DELETE FROM territory.removed_stages r WHERE r.stage = NEW.stage;
+        EXECUTE format('DELETE FROM %s s WHERE s.stage = $1 AND s.seeded', territory._config_table('stages'))
+          USING NEW.stage;
+        EXECUTE format('DELETE FROM %s r WHERE r.stage = $1', territory._config_table('removed_stages'))
+          USING NEW.stage;
         -- written by hand without a position: after the last stage
         IF NEW.position IS NULL THEN
-            NEW.position := coalesce((SELECT max(s.position) FROM territory.stages s), 0) + 1;
+            EXECUTE format('SELECT coalesce(max(s.position), 0) + 1 FROM %s s', territory._config_table('stages'))
+               INTO NEW.position;
         END IF;
         RETURN NEW;
     END IF;
@@ -390,12 +397,14 @@ BEGIN
             NEW.seeded := false;
         END IF;
         IF NEW.stage <> OLD.stage THEN
-            DELETE FROM territory.removed_stages r WHERE r.stage = NEW.stage;
+            EXECUTE format('DELETE FROM %s r WHERE r.stage = $1', territory._config_table('removed_stages'))
+              USING NEW.stage;
         END IF;
     END IF;
     IF pg_trigger_depth() = 1 AND (TG_OP = 'DELETE' OR NEW.stage <> OLD.stage)
        AND EXISTS (SELECT FROM territory._default_stages() d WHERE d.stage = OLD.stage) THEN
-        INSERT INTO territory.removed_stages VALUES (OLD.stage) ON CONFLICT DO NOTHING;
+        EXECUTE format('INSERT INTO %s VALUES ($1) ON CONFLICT DO NOTHING', territory._config_table('removed_stages'))
+          USING OLD.stage;
     END IF;
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END
@@ -413,7 +422,8 @@ CREATE FUNCTION territory._removed_stages_before_insert() RETURNS trigger
 AS $$
 BEGIN
     IF pg_trigger_depth() = 1 THEN
-        DELETE FROM territory.stages s WHERE s.stage = NEW.stage AND s.seeded;
+        EXECUTE format('DELETE FROM %s s WHERE s.stage = $1 AND s.seeded', territory._config_table('stages'))
+          USING NEW.stage;
     END IF;
     RETURN NEW;
 END

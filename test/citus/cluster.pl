@@ -101,6 +101,12 @@ my $answers = q{
 	SELECT t.code, territory.path(t.id), territory.depth(t.id), array(SELECT territory.descendants(t.id) ORDER BY 1)
 	  FROM territory.territories t WHERE t.model_id = territory.active_model() ORDER BY t.id;
 	SELECT s::text FROM territory.stages s ORDER BY position;
+	SELECT r.stage FROM territory.removed_stages r ORDER BY 1;
+	SELECT m.id, m.name, m.state, m.version, m.activated_at IS NOT NULL, m.archived_at IS NOT NULL
+	  FROM territory.models m ORDER BY m.id;
+	SELECT t.id, t.model_id, t.code, t.name, t.parent_id, t.type_id FROM territory.territories t ORDER BY t.id;
+	SELECT u.key, u.name, m.key FROM territory.sales_users u LEFT JOIN territory.sales_users m ON m.id = u.manager_id
+	 ORDER BY u.id;
 };
 for my $k (qw(olga vera emma dave fred adam wes kim zed nobody))
 {
@@ -139,6 +145,24 @@ for my $node ($single, $coordinator)
 }
 is($session->query_safe($probe), $single->safe_psql($db, $probe),
 	'the worker session sees the changes made through the coordinator at its next statement');
+
+# Refused changes are refused alike, and change nothing: a territory under its own descendant,
+# a manager cycle, a territory in an archived model.
+for my $bad (
+	[ 'a territory moved under its descendant', q{SELECT territory.move_territory(e.id, d.id)
+		FROM territory.territories e, territory.territories d
+		WHERE e.code = 'EMEA' AND d.code = 'DACH' AND e.model_id = territory.active_model() AND d.model_id = e.model_id} ],
+	[ 'a manager cycle', q{UPDATE territory.sales_users SET manager_id = (SELECT id FROM territory.sales_users WHERE key = 'dave')
+		WHERE key = 'emma'} ],
+	[ 'a territory added to an archived model', q{SELECT territory.add_territory('Late', t.id, 'LATE')
+		FROM territory.territories t JOIN territory.models m ON m.id = t.model_id
+		WHERE m.name = 'next year' AND t.code = 'EMEA'} ])
+{
+	my ($what, $sql) = @$bad;
+	my $expected = sqlstate_of($single, $db, $sql);
+	isnt($expected, '', "one server refuses $what");
+	is(sqlstate_of($coordinator, $db, $sql), $expected, "the coordinator refuses $what alike");
+}
 $session->quit;
 compare_all('after the changes');
 

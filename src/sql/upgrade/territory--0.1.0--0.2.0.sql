@@ -4,9 +4,31 @@
 
 \echo Use "ALTER EXTENSION territory UPDATE TO '0.2.0'" to load this file. \quit
 
+-- ---------------------------------------------------------------- configuration access
+-- Configuration access (src/config.c): the relation that holds the rows of a configuration
+-- table on this server, the table itself, or on a Citus cluster its placement on this node.
+-- The triggers read and write the configuration through it: on a cluster they fire on the
+-- placements, where a query on another configuration table would be a distributed query from
+-- a shard's (doc/citus.md).
+CREATE FUNCTION territory._config_table(name text) RETURNS regclass
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'territory_config_table';
+COMMENT ON FUNCTION territory._config_table(text) IS
+    'Internal: the relation holding a configuration table''s rows on this server (the table, or its Citus placement)';
+
+-- The triggers' lookups: a column (as text) of the row whose key columns equal the values
+-- given as pairs (column, value, ...), through an index; NULL when there is none.
+CREATE FUNCTION territory._config_value(tbl text, col text, VARIADIC key text[]) RETURNS text
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'territory_config_value';
+COMMENT ON FUNCTION territory._config_value(text, text, text[]) IS
+    'Internal: a column of the configuration row with the given key, read where _config_table() says';
+
+
 -- ---------------------------------------------------------------- models: dumped whole
 -- Every model is dumped, the install's `default` too: a restore replaces the one CREATE EXTENSION
 -- made with it (territory._models_before_write), so its state, policy and version survive.
+
 SELECT pg_catalog.pg_extension_config_dump('territory.models', '');
 
 CREATE OR REPLACE FUNCTION territory._models_before_write() RETURNS trigger
@@ -20,9 +42,9 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         -- a model of the same id replaces the install's `default` while that has no territories:
         -- how a restore brings back the dumped `default` over the one CREATE EXTENSION made
-        DELETE FROM territory.models m
-         WHERE m.id = NEW.id AND m.name = 'default'
-           AND NOT EXISTS (SELECT FROM territory.territories t WHERE t.model_id = m.id);
+        EXECUTE format('DELETE FROM %s m WHERE m.id = $1 AND m.name = ''default'' AND NOT EXISTS (SELECT FROM %s t WHERE t.model_id = m.id)',
+                       territory._config_table('models'), territory._config_table('territories'))
+          USING NEW.id;
         -- stamps given (a restore) are kept
         IF NEW.state = 'active' THEN
             NEW.activated_at := coalesce(NEW.activated_at, now());
@@ -50,9 +72,9 @@ CREATE FUNCTION territory._check_model_insertable(model int4, created timestampt
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM territory.models m
-                    WHERE m.id = _check_model_insertable.model AND m.state = 'archived'
-                      AND _check_model_insertable.created < m.archived_at) THEN
+    IF NOT coalesce(territory._config_value('models', 'state', 'id', model::text) = 'archived'
+                    AND created < territory._config_value('models', 'archived_at', 'id', model::text)::timestamptz,
+                    false) THEN
         PERFORM territory._check_model_writable(model);
     END IF;
 END
@@ -177,11 +199,14 @@ BEGIN
         IF pg_trigger_depth() = 1 THEN
             NEW.seeded := false;
         END IF;
-        DELETE FROM territory.stages s WHERE s.stage = NEW.stage AND s.seeded;
-        DELETE FROM territory.removed_stages r WHERE r.stage = NEW.stage;
+        EXECUTE format('DELETE FROM %s s WHERE s.stage = $1 AND s.seeded', territory._config_table('stages'))
+          USING NEW.stage;
+        EXECUTE format('DELETE FROM %s r WHERE r.stage = $1', territory._config_table('removed_stages'))
+          USING NEW.stage;
         -- written by hand without a position: after the last stage
         IF NEW.position IS NULL THEN
-            NEW.position := coalesce((SELECT max(s.position) FROM territory.stages s), 0) + 1;
+            EXECUTE format('SELECT coalesce(max(s.position), 0) + 1 FROM %s s', territory._config_table('stages'))
+               INTO NEW.position;
         END IF;
         RETURN NEW;
     END IF;
@@ -191,12 +216,14 @@ BEGIN
             NEW.seeded := false;
         END IF;
         IF NEW.stage <> OLD.stage THEN
-            DELETE FROM territory.removed_stages r WHERE r.stage = NEW.stage;
+            EXECUTE format('DELETE FROM %s r WHERE r.stage = $1', territory._config_table('removed_stages'))
+              USING NEW.stage;
         END IF;
     END IF;
     IF pg_trigger_depth() = 1 AND (TG_OP = 'DELETE' OR NEW.stage <> OLD.stage)
        AND EXISTS (SELECT FROM territory._default_stages() d WHERE d.stage = OLD.stage) THEN
-        INSERT INTO territory.removed_stages VALUES (OLD.stage) ON CONFLICT DO NOTHING;
+        EXECUTE format('INSERT INTO %s VALUES ($1) ON CONFLICT DO NOTHING', territory._config_table('removed_stages'))
+          USING OLD.stage;
     END IF;
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END
@@ -214,7 +241,8 @@ CREATE FUNCTION territory._removed_stages_before_insert() RETURNS trigger
 AS $$
 BEGIN
     IF pg_trigger_depth() = 1 THEN
-        DELETE FROM territory.stages s WHERE s.stage = NEW.stage AND s.seeded;
+        EXECUTE format('DELETE FROM %s s WHERE s.stage = $1 AND s.seeded', territory._config_table('stages'))
+          USING NEW.stage;
     END IF;
     RETURN NEW;
 END
@@ -974,3 +1002,162 @@ $$;
 COMMENT ON FUNCTION territory.enable_citus() IS
     'Makes the configuration tables reference tables, so that every node of a Citus cluster holds the configuration (on the coordinator; idempotent)';
 REVOKE ALL ON FUNCTION territory.enable_citus() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION territory._model_state(model int4) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st text;
+BEGIN
+    st := territory._config_value('models', 'state', 'id', model::text);
+    IF st IS NULL THEN
+        RAISE EXCEPTION 'territory model % does not exist', model USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN st;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION territory._territory_model(t int4) RETURNS int4
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m int4;
+BEGIN
+    m := territory._config_value('territories', 'model_id', 'id', t::text);
+    IF m IS NULL THEN
+        RAISE EXCEPTION 'territory % does not exist', t USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN m;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION territory._managed(tbl regclass) RETURNS territory.managed_tables
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables;
+BEGIN
+    EXECUTE format('SELECT * FROM %s m WHERE m.tbl = $1', territory._config_table('managed_tables'))
+       INTO mt USING tbl;
+    IF mt.tbl IS NULL THEN
+        RAISE EXCEPTION 'table % is not managed by territory', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Manage it first with territory.manage_table().';
+    END IF;
+    RETURN mt;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION territory._new_code(model int4, name text, id int4) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c text := btrim(regexp_replace(upper(_new_code.name), '[^[:alnum:]]+', '_', 'g'), '_');
+BEGIN
+    IF c = '' THEN
+        c := 'T';
+    END IF;
+    IF c = 'T' OR territory._config_value('territories', 'id', 'model_id', model::text, 'code', c) IS NOT NULL THEN
+        c := c || '_' || _new_code.id;
+    END IF;
+    RETURN c;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION territory._parent_model(parent int4, model int4, must_exist bool) RETURNS int4
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m int4;
+BEGIN
+    m := territory._config_value('territories', 'model_id', 'id', parent::text);
+    IF m IS NULL THEN
+        IF must_exist THEN
+            RAISE EXCEPTION 'territory % does not exist', parent USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        RETURN model;
+    ELSIF model IS NOT NULL AND m <> model THEN
+        RAISE EXCEPTION 'parent territory % belongs to model %, not to model %', parent, m, model
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN m;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION territory._territories_before_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.id <> OLD.id THEN
+        RAISE EXCEPTION 'the id of territory % cannot change', OLD.id USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF NEW.model_id <> OLD.model_id THEN
+        RAISE EXCEPTION 'territory % cannot move to another model', OLD.id
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Clone the model with territory.clone_model() to work on a copy.';
+    END IF;
+    PERFORM territory._check_model_writable(OLD.model_id);
+    IF NEW.parent_id IS DISTINCT FROM OLD.parent_id THEN
+        -- Every transaction that moves territories of a model updates the model's row once:
+        -- concurrent moves queue behind it, and at REPEATABLE READ or SERIALIZABLE the later one
+        -- fails with a serialization error instead of checking for cycles against a snapshot that
+        -- misses the earlier move.  (A row this transaction already updated is locked already.)
+        EXECUTE format('UPDATE %s m SET version = m.version + 1 WHERE m.id = $1 AND m.xmin <> pg_current_xact_id()::xid',
+                       territory._config_table('models'))
+          USING NEW.model_id;
+        IF NEW.parent_id IS NOT NULL THEN
+            PERFORM territory._parent_model(NEW.parent_id, NEW.model_id, true);
+        END IF;
+    END IF;
+    IF NEW.code IS NULL THEN
+        NEW.code := territory._new_code(NEW.model_id, NEW.name, NEW.id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION territory._rules_before_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m int4;
+BEGIN
+    -- a rule whose territory is being deleted goes with it; otherwise its model must be writable
+    m := territory._config_value('territories', 'model_id', 'id', OLD.territory_id::text);
+    IF m IS NOT NULL THEN
+        PERFORM territory._check_model_writable(m);
+    END IF;
+    RETURN OLD;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION territory._sales_users_before_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur int4 := NEW.manager_id;
+    users regclass := territory._config_table('sales_users');
+    manager text;
+BEGIN
+    IF NEW.manager_id IS NULL OR (TG_OP = 'UPDATE' AND NEW.manager_id IS NOT DISTINCT FROM OLD.manager_id) THEN
+        RETURN NEW;
+    END IF;
+    WHILE cur IS NOT NULL LOOP
+        IF cur = NEW.id THEN
+            EXECUTE format('SELECT u.key FROM %s u WHERE u.id = $1', users) INTO manager USING NEW.manager_id;
+            RAISE EXCEPTION 'sales user "%" cannot be managed by "%": that would make a cycle', NEW.key, manager
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        EXECUTE format('SELECT u.manager_id FROM %s u WHERE u.id = $1 FOR SHARE', users) INTO cur USING cur;
+    END LOOP;
+    RETURN NEW;
+END
+$$;

@@ -1,0 +1,312 @@
+/*
+ * config.c
+ *		Configuration access, one home: which relation holds the rows of a configuration table
+ *		on this server.
+ *
+ * On one server that is the table itself.  On a Citus cluster, territory.enable_citus() makes
+ * the configuration tables reference tables: every node then holds the rows in its placement,
+ * a table of the same schema named after the table with the shard id appended, and the table
+ * itself becomes a shell (empty on a worker, stale on the coordinator).  Queries on a shell are
+ * planned by Citus, which refuses them inside a query it sends to a shard (a trigger firing on
+ * a placement, a managed table's shard) and would write every node from every node; a placement
+ * is a plain local table.  So every reader of the configuration below the API (the caches' heap
+ * scans, the components' SPI queries, the triggers' SQL) reads the relation ConfigRelid() names,
+ * and the triggers write it: a write through the coordinator reaches each placement once, and
+ * its triggers then act on that node's placements, the same way on every node.  The API's own
+ * writes (plain SQL on the tables) stay on the tables, which Citus sends to every node.
+ *
+ * Nothing else in the extension knows whether it runs on one server, a coordinator or a worker.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "territory.h"
+
+/* Per-backend map of table name to the relation holding its rows, dropped at any relcache
+ * invalidation (Citus making a table a reference table invalidates it). */
+typedef struct ConfigEntry
+{
+	char		name[NAMEDATALEN];
+	Oid			relid;
+} ConfigEntry;
+
+#define CONFIG_ENTRIES 32
+static ConfigEntry entries[CONFIG_ENTRIES];
+static int	nentries;
+
+void
+ConfigRelcacheCallback(Oid relid)
+{
+	nentries = 0;
+}
+
+/*
+ * The placement of relid on this node, or InvalidOid: the relation of relid's schema named
+ * relname_<shardid> for a shard of relid in Citus's pg_dist_shard.  Without Citus in the
+ * database, InvalidOid.
+ */
+static Oid
+PlacementOf(Oid relid, const char *relname)
+{
+	Oid			shards = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	Oid			index;
+	AttrNumber	logical_att;
+	AttrNumber	shard_att;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	Oid			placement = InvalidOid;
+
+	if (!OidIsValid(shards))
+		return InvalidOid;
+	logical_att = get_attnum(shards, "logicalrelid");
+	shard_att = get_attnum(shards, "shardid");
+	if (logical_att == InvalidAttrNumber || shard_att == InvalidAttrNumber)
+		return InvalidOid;
+	index = get_relname_relid("pg_dist_shard_logical_relid_index", PG_CATALOG_NAMESPACE);
+	rel = table_open(shards, AccessShareLock);
+	ScanKeyInit(&key, OidIsValid(index) ? 1 : logical_att, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, index, OidIsValid(index), NULL, 1, &key);
+	while (!OidIsValid(placement) && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		shardid = heap_getattr(tuple, shard_att, RelationGetDescr(rel), &isnull);
+		char	   *name;
+
+		if (isnull)
+			continue;
+		name = psprintf("%s_" INT64_FORMAT, relname, DatumGetInt64(shardid));
+		placement = get_relname_relid(name, get_rel_namespace(relid));
+		pfree(name);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return placement;
+}
+
+/*
+ * ConfigRelid
+ *		The relation that holds the rows of the extension's table relname on this server: the
+ *		table itself, or its placement on this node when Citus has made it a reference table.
+ *		An error when the table does not exist.
+ */
+Oid
+ConfigRelid(const char *relname)
+{
+	Oid			relid;
+	Oid			placement;
+	int			i;
+
+	for (i = 0; i < nentries; i++)
+		if (strcmp(entries[i].name, relname) == 0)
+			return entries[i].relid;
+	relid = TerritoryRelid(relname);
+	placement = PlacementOf(relid, relname);
+	if (OidIsValid(placement))
+		relid = placement;
+	if (nentries < CONFIG_ENTRIES && strlen(relname) < NAMEDATALEN)
+	{
+		strlcpy(entries[nentries].name, relname, NAMEDATALEN);
+		entries[nentries].relid = relid;
+		nentries++;
+	}
+	return relid;
+}
+
+/*
+ * ConfigTable
+ *		ConfigRelid() as a qualified, quoted name for a query's text (palloc'd).
+ */
+char *
+ConfigTable(const char *relname)
+{
+	Oid			relid = ConfigRelid(relname);
+
+	return quote_qualified_identifier(TERRITORY_SCHEMA, get_rel_name(relid));
+}
+
+/* territory._config_table(name): ConfigRelid() for the triggers' dynamic SQL. */
+PG_FUNCTION_INFO_V1(territory_config_table);
+Datum
+territory_config_table(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_OID(ConfigRelid(name));
+}
+
+/*
+ * An index of rel whose leading columns are the named ones, or InvalidOid: the lookups below
+ * go through the primary and unique keys the tables have, on one server as on a placement
+ * (Citus gives a placement the table's indexes).
+ */
+static Oid
+IndexOn(Relation rel, int ncols, char **cols)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexid = lfirst_oid(lc);
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexid));
+		Form_pg_index form;
+		bool		match;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		form = (Form_pg_index) GETSTRUCT(tup);
+		match = form->indisvalid && form->indnkeyatts >= ncols && heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(tup, Anum_pg_index_indpred, NULL);
+		for (int i = 0; match && i < ncols; i++)
+		{
+			AttrNumber	att = form->indkey.values[i];
+
+			match = att > 0 && strcmp(NameStr(TupleDescAttr(RelationGetDescr(rel), att - 1)->attname), cols[i]) == 0;
+		}
+		ReleaseSysCache(tup);
+		if (match)
+		{
+			found = indexid;
+			break;
+		}
+	}
+	list_free(indexes);
+	return found;
+}
+
+static AttrNumber
+ColumnOf(Relation rel, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, a);
+
+		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+			return attr->attnum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("column \"%s\" of %s does not exist", name, RelationGetRelationName(rel))));
+	return InvalidAttrNumber;
+}
+
+/*
+ * territory._config_value(tbl, col, VARIADIC key): column col, as text, of the row of the
+ * configuration table tbl whose key columns equal the given values (key: column, value, column,
+ * value, ...), as the active snapshot sees it (what a query of a STABLE function sees); NULL
+ * when there is no such row.  The caller needs SELECT on the table, as for the query.  An index lookup on the relation that ConfigRelid() names: the
+ * triggers' lookups, planned once here instead of by dynamic SQL at every row.
+ */
+PG_FUNCTION_INFO_V1(territory_config_value);
+Datum
+territory_config_value(PG_FUNCTION_ARGS)
+{
+	char	   *relname = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *column = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ArrayType  *key = PG_GETARG_ARRAYTYPE_P(2);
+	Datum	   *elems;
+	bool	   *elemnulls;
+	int			nelems;
+	int			nkeys;
+	char	  **cols;
+	ScanKeyData *skeys;
+	Relation	rel;
+	Relation	irel;
+	Oid			indexid;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	AttrNumber	att;
+	AclResult	aclresult;
+	text	   *result = NULL;
+
+	deconstruct_array(key, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elemnulls, &nelems);
+	if (nelems == 0 || nelems % 2 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("territory._config_value() takes pairs of a column and a value")));
+	nkeys = nelems / 2;
+	for (int i = 0; i < nelems; i++)
+		if (elemnulls[i])
+			PG_RETURN_NULL();	/* nothing equals NULL */
+	cols = palloc(sizeof(char *) * nkeys);
+	skeys = palloc(sizeof(ScanKeyData) * nkeys);
+	for (int i = 0; i < nkeys; i++)
+		cols[i] = TextDatumGetCString(elems[2 * i]);
+
+	/* what the caller may read of the table, as a query would check it */
+	aclresult = pg_class_aclcheck(TerritoryRelid(relname), GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, psprintf("%s.%s", TERRITORY_SCHEMA, relname));
+	rel = table_open(ConfigRelid(relname), AccessShareLock);
+	att = ColumnOf(rel, column);
+	indexid = IndexOn(rel, nkeys, cols);
+	if (!OidIsValid(indexid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s has no index on the key columns given", RelationGetRelationName(rel))));
+	irel = index_open(indexid, AccessShareLock);
+	for (int i = 0; i < nkeys; i++)
+	{
+		Oid			opfamily = irel->rd_opfamily[i];
+		Oid			type = irel->rd_opcintype[i];
+		Oid			eq = get_opfamily_member(opfamily, type, type, BTEqualStrategyNumber);
+		Oid			input;
+		Oid			ioparam;
+		Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), irel->rd_index->indkey.values[i] - 1);
+
+		getTypeInputInfo(attr->atttypid, &input, &ioparam);
+		ScanKeyInit(&skeys[i], i + 1, BTEqualStrategyNumber, get_opcode(eq),
+					OidInputFunctionCall(input, TextDatumGetCString(elems[2 * i + 1]), ioparam, attr->atttypmod));
+		skeys[i].sk_collation = irel->rd_indcollation[i];
+	}
+	slot = table_slot_create(rel, NULL);
+	scan = TerritoryIndexBeginScan(rel, irel, GetActiveSnapshot(), nkeys, 0);
+	index_rescan(scan, skeys, nkeys, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, att, &isnull);
+
+		if (!isnull)
+		{
+			Oid			output;
+			bool		varlena;
+
+			getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid, &output, &varlena);
+			result = cstring_to_text(OidOutputFunctionCall(output, d));
+		}
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(irel, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(result);
+}
