@@ -200,6 +200,9 @@ SELECT territory.add_rule(:fr, $$country = 'FR'$$, tbl => 'leads');
 INSERT INTO leads VALUES ('6f1c0a52-5b7e-4c1e-9d1a-2c4b8e7f0a11', 'FR', NULL);
 SELECT territory.assign('leads', '6f1c0a52-5b7e-4c1e-9d1a-2c4b8e7f0a11', :ber);
 SELECT lead_key, territories FROM leads;
+-- explain() of another table's record in the same session (the row's type differs)
+SELECT path, matched_rules, matches, assigned, reason FROM territory.explain('leads', '6f1c0a52-5b7e-4c1e-9d1a-2c4b8e7f0a11');
+SELECT path, matches, assigned, reason FROM territory.explain('accounts', '5');
 CREATE TABLE partners (code text PRIMARY KEY, country text);
 SELECT territory.manage_table('partners', 'account', key => 'code', owner => NULL);
 SELECT territory.add_rule(:de, $$country = 'DE'$$, tbl => 'partners');

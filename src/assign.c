@@ -115,7 +115,7 @@ GetManualSetFor(Oid relid, int32 model)
 {
 	ManualSet  *ms;
 	bool		found;
-	Datum		arg = ObjectIdGetDatum(relid);
+	Datum		arg = ObjectIdGetDatum(ConfigLogicalRelid(relid));	/* a shard's are its table's */
 	Oid			argtype = OIDOID;
 	const Hierarchy *h;
 	uint64		i;
@@ -809,12 +809,20 @@ typedef struct RecordCallState
 	TupleTableSlot *slot;
 } RecordCallState;
 
-/* A slot holding the row datum of a record of relid (checked to be of the table's row type). */
+/*
+ * A slot holding the row datum of a record of *relid, checked to be of the table's row type or,
+ * where Citus runs the call on a shard of the table, of the shard's: *relid is then the shard,
+ * whose matcher evaluates the row.
+ */
 static TupleTableSlot *
-RecordSlot(FunctionCallInfo fcinfo, Oid relid, HeapTupleHeader rec, HeapTupleData *tuple)
+RecordSlot(FunctionCallInfo fcinfo, Oid *relidp, HeapTupleHeader rec, HeapTupleData *tuple)
 {
 	RecordCallState *cs = (RecordCallState *) fcinfo->flinfo->fn_extra;
+	Oid			relid = *relidp;
+	Oid			rowrel = get_typ_typrelid(HeapTupleHeaderGetTypeId(rec));
 
+	if (rowrel != relid && OidIsValid(rowrel) && ConfigLogicalRelid(rowrel) == relid)
+		*relidp = relid = rowrel;
 	if (cs == NULL || cs->relid != relid)
 	{
 		Relation	rel = table_open(relid, AccessShareLock);
@@ -847,7 +855,7 @@ ComputeTerritories(FunctionCallInfo fcinfo, int32 model)
 	Oid			relid = PG_GETARG_OID(0);
 	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
 	HeapTupleData tuple;
-	TupleTableSlot *slot = RecordSlot(fcinfo, relid, rec, &tuple);
+	TupleTableSlot *slot = RecordSlot(fcinfo, &relid, rec, &tuple);
 	ManualSet  *ms = GetManualSetFor(relid, model);
 	Matcher    *m = GetMatcherFor(relid, model);
 	int32	   *ids;
@@ -896,7 +904,7 @@ territory_rule_results(PG_FUNCTION_ARGS)
 				n;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	slot = RecordSlot(fcinfo, relid, rec, &tuple);
+	slot = RecordSlot(fcinfo, &relid, rec, &tuple);
 	m = GetMatcher(relid);
 	n = MatcherRuleCount(m);
 	for (i = 0; i < n; i++)

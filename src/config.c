@@ -34,6 +34,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "common/string.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -54,10 +55,13 @@ typedef struct ConfigEntry
 static ConfigEntry entries[CONFIG_ENTRIES];
 static int	nentries;
 
+static int	nshard_entries;
+
 void
 ConfigRelcacheCallback(Oid relid)
 {
 	nentries = 0;
+	nshard_entries = 0;
 }
 
 /*
@@ -86,7 +90,7 @@ PlacementOf(Oid relid, const char *relname)
 		return InvalidOid;
 	index = get_relname_relid("pg_dist_shard_logical_relid_index", PG_CATALOG_NAMESPACE);
 	rel = table_open(shards, AccessShareLock);
-	ScanKeyInit(&key, OidIsValid(index) ? 1 : logical_att, BTEqualStrategyNumber, F_OIDEQ,
+	ScanKeyInit(&key, logical_att, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
 	scan = systable_beginscan(rel, index, OidIsValid(index), NULL, 1, &key);
 	while (!OidIsValid(placement) && HeapTupleIsValid(tuple = systable_getnext(scan)))
@@ -309,4 +313,183 @@ territory_config_value(PG_FUNCTION_ARGS)
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(result);
+}
+
+/* ---------------------------------------------------------------- shards of managed tables */
+
+/*
+ * The managed tables' triggers fire, on a Citus cluster, on the shards of the distributed
+ * tables, and the assignment engine reads through these: the configuration names the
+ * distributed table (ConfigLogicalRelid), and the account of a contact or deal, or the deals
+ * of an account, are in the shard of the other table that Citus co-locates with it on the same
+ * node (ConfigColocatedShard).  A relation that is not a shard is its own table and its own
+ * co-located shard: on one server, and on the coordinator outside a shard's query, nothing
+ * changes.
+ */
+typedef struct ShardEntry
+{
+	Oid			relid;
+	Oid			logical;
+	int64		shardid;
+} ShardEntry;
+
+#define SHARD_ENTRIES 64
+static ShardEntry shard_entries[SHARD_ENTRIES];
+static int	next_shard_entry;
+
+/* pg_dist_shard's row of shard id, or NULL (with the relation to close in *rel). */
+static HeapTuple
+ShardRow(int64 shardid, Relation *rel)
+{
+	Oid			shards = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	Oid			index = get_relname_relid("pg_dist_shard_shardid_index", PG_CATALOG_NAMESPACE);
+	AttrNumber	shard_att;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	HeapTuple	copy = NULL;
+
+	*rel = NULL;
+	if (!OidIsValid(shards))
+		return NULL;
+	shard_att = get_attnum(shards, "shardid");
+	if (shard_att == InvalidAttrNumber)
+		return NULL;
+	*rel = table_open(shards, AccessShareLock);
+	ScanKeyInit(&key, shard_att, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(shardid));
+	scan = systable_beginscan(*rel, index, OidIsValid(index), NULL, 1, &key);
+	if (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		copy = heap_copytuple(tuple);
+	systable_endscan(scan);
+	return copy;
+}
+
+static Datum
+ShardColumn(Relation rel, HeapTuple tuple, const char *column, bool *isnull)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), column);
+
+	if (att == InvalidAttrNumber)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return heap_getattr(tuple, att, RelationGetDescr(rel), isnull);
+}
+
+static const ShardEntry *
+ShardOf(Oid relid)
+{
+	ShardEntry	e = {relid, relid, 0};
+	char	   *name;
+	char	   *suffix;
+	int			i;
+
+	for (i = 0; i < nshard_entries; i++)
+		if (shard_entries[i].relid == relid)
+			return &shard_entries[i];
+	name = get_rel_name(relid);
+	suffix = name ? strrchr(name, '_') : NULL;
+	if (suffix != NULL && suffix[1] >= '0' && suffix[1] <= '9' &&
+		OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE)))
+	{
+		char	   *end;
+		int64		shardid = strtoi64(suffix + 1, &end, 10);
+		Relation	rel = NULL;
+		HeapTuple	row = *end == '\0' ? ShardRow(shardid, &rel) : NULL;
+
+		if (row != NULL)
+		{
+			bool		isnull;
+			Datum		logical = ShardColumn(rel, row, "logicalrelid", &isnull);
+			char	   *logical_name = isnull ? NULL : get_rel_name(DatumGetObjectId(logical));
+
+			/* the shard's name is the table's with the shard id: nothing else is taken for one */
+			if (logical_name != NULL &&
+				get_rel_namespace(DatumGetObjectId(logical)) == get_rel_namespace(relid) &&
+				strcmp(psprintf("%s_" INT64_FORMAT, logical_name, shardid), name) == 0)
+			{
+				e.logical = DatumGetObjectId(logical);
+				e.shardid = shardid;
+			}
+		}
+		if (rel != NULL)
+			table_close(rel, AccessShareLock);
+	}
+	if (nshard_entries < SHARD_ENTRIES)
+		i = nshard_entries++;
+	else
+		i = next_shard_entry++ % SHARD_ENTRIES;
+	shard_entries[i] = e;
+	return &shard_entries[i];
+}
+
+/*
+ * ConfigLogicalRelid
+ *		The table that the configuration names for relid: the distributed table when relid is one
+ *		of its shards, else relid itself.
+ */
+Oid
+ConfigLogicalRelid(Oid relid)
+{
+	return ShardOf(relid)->logical;
+}
+
+/*
+ * ConfigColocatedShard
+ *		The relation holding the rows of table that go with the rows of relation: when relation is
+ *		a shard, the shard of table with the same hash range (Citus keeps co-located shards on the
+ *		same node); else table itself.  An error when table has no such shard on this node (it is
+ *		not co-located with relation's table: territory.manage_table() checks that it is).
+ */
+Oid
+ConfigColocatedShard(Oid table, Oid relation)
+{
+	const ShardEntry *s = ShardOf(relation);
+	Relation	rel;
+	HeapTuple	row;
+	bool		isnull;
+	Datum		minvalue;
+	Oid			found = InvalidOid;
+
+	if (s->shardid == 0)
+		return table;
+	row = ShardRow(s->shardid, &rel);
+	minvalue = row ? ShardColumn(rel, row, "shardminvalue", &isnull) : (Datum) 0;
+	if (row != NULL && !isnull)
+	{
+		char	   *min = TextDatumGetCString(minvalue);
+		Oid			index = get_relname_relid("pg_dist_shard_logical_relid_index", PG_CATALOG_NAMESPACE);
+		SysScanDesc scan;
+		ScanKeyData key;
+		HeapTuple	tuple;
+
+		ScanKeyInit(&key, get_attnum(RelationGetRelid(rel), "logicalrelid"),
+					BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(table));
+		scan = systable_beginscan(rel, index, OidIsValid(index), NULL, 1, &key);
+		while (!OidIsValid(found) && HeapTupleIsValid(tuple = systable_getnext(scan)))
+		{
+			bool		null2;
+			Datum		other = ShardColumn(rel, tuple, "shardminvalue", &null2);
+
+			if (!null2 && strcmp(TextDatumGetCString(other), min) == 0)
+			{
+				bool		null3;
+				Datum		shardid = ShardColumn(rel, tuple, "shardid", &null3);
+
+				found = get_relname_relid(psprintf("%s_" INT64_FORMAT, get_rel_name(table),
+												   DatumGetInt64(shardid)),
+										  get_rel_namespace(table));
+			}
+		}
+		systable_endscan(scan);
+	}
+	if (rel != NULL)
+		table_close(rel, AccessShareLock);
+	if (!OidIsValid(found))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s has no shard on this node co-located with %s", get_rel_name(table), get_rel_name(relation)),
+				 errhint("Distribute the contact and deal tables by their account column, co-located with the account table.")));
+	return found;
 }

@@ -351,7 +351,7 @@ HistoryFlush(void)
 		MemoryContextSwitchTo(batch);
 		memset(slot->tts_isnull, 0, sizeof(bool) * LOG_NATTS);
 		slot->tts_values[LOG_ID] = Int64GetDatum(base + block++);
-		slot->tts_values[LOG_TBL] = ObjectIdGetDatum(e->relid);
+		slot->tts_values[LOG_TBL] = ObjectIdGetDatum(ConfigLogicalRelid(e->relid));	/* a shard's table */
 		slot->tts_values[LOG_KEY] = CStringGetTextDatum(e->key);
 		slot->tts_values[LOG_TERRITORIES] = IntArray(e->ids, e->nterritories, empty);
 		slot->tts_values[LOG_ADDED] = IntArray(added, e->nadded, empty);

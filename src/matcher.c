@@ -909,6 +909,13 @@ LoadRuleExpr(Relation rel, int32 rule_id, const char *stored, const char *criter
 	return CompileCriteria(RelationGetRelid(rel), criteria, managed_column);
 }
 
+/* A relation's name, schema-qualified and quoted, for a query's text. */
+static char *
+QualifiedName(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
 static SPIPlanPtr
 KeepPlan(const char *sql, int nargs, Oid *argtypes)
 {
@@ -921,11 +928,15 @@ KeepPlan(const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
-/* The managed table's settings, from territory.managed_tables; false when not managed. */
+/*
+ * The managed table's settings, from territory.managed_tables; false when not managed.  relid
+ * is the relation the rows are in: the table, or on a Citus cluster one of its shards, whose
+ * account (contacts, deals) or contacts and deals (accounts) are in the co-located shards.
+ */
 static bool
 LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 {
-	Datum		arg = ObjectIdGetDatum(relid);
+	Datum		arg = ObjectIdGetDatum(ConfigLogicalRelid(relid));
 	Oid			argtype = OIDOID;
 	bool		found;
 	char	   *account_column = NULL;
@@ -995,32 +1006,30 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 		/* the account's territories, by the account column's value */
 		Oid			type = get_atttype(relid, t->account_attno);
 
-		/* names fully qualified: a kept plan is parsed again under whatever search_path is current */
-		if (SPI_execute(psprintf("SELECT format('SELECT %%I FROM %%I.%%I WHERE %%I OPERATOR(pg_catalog.=) $1',"
-								 " m.territory_column, n.nspname, c.relname, m.key_column)"
-								 " FROM %s m"
-								 " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.tbl"
-								 " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+		bool		isnull;
+
+		if (SPI_execute(psprintf("SELECT m.tbl::pg_catalog.oid, m.territory_column, m.key_column FROM %s m"
 								 " WHERE m.kind OPERATOR(pg_catalog.=) 'account'", ConfigTable("managed_tables")),
 						true, 0) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("%s takes its territories from an account table, and there is not exactly one",
-							get_rel_name(relid))));
+							get_rel_name(ConfigLogicalRelid(relid)))));
 		t->account_type = type;
-		t->account_plan = KeepPlan(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+		/* names fully qualified: a kept plan is parsed again under whatever search_path is current */
+		t->account_plan = KeepPlan(psprintf("SELECT %s FROM %s WHERE %s OPERATOR(pg_catalog.=) $1",
+											quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+											QualifiedName(ConfigColocatedShard(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+																											  SPI_tuptable->tupdesc, 1, &isnull)),
+																			   relid)),
+											quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3))),
 								   1, &type);
 	}
 	if (t->kind == 'a')
 	{
 		/* the contact and deal tables that follow this account table */
-		if (SPI_execute_with_args(psprintf("SELECT format('UPDATE %%I.%%I SET %%I = %%I WHERE %%I OPERATOR(pg_catalog.=) $1',"
-										   " n.nspname, c.relname, m.account_column, m.account_column,"
-										   " m.account_column), c.oid"
-										   " FROM %s m"
-										   " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.tbl"
-										   " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+		if (SPI_execute_with_args(psprintf("SELECT m.tbl::pg_catalog.oid, m.account_column FROM %s m"
 										   " WHERE m.kind OPERATOR(pg_catalog.=) ANY ('{contact,deal}')",
 										   ConfigTable("managed_tables")),
 								  0, NULL, NULL, NULL, true, 0) != SPI_OK_SELECT)
@@ -1035,11 +1044,15 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 			for (i = 0; i < tt->numvals; i++)
 			{
 				bool		isnull;
+				Oid			dependent = DatumGetObjectId(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+				const char *account = quote_identifier(SPI_getvalue(tt->vals[i], tt->tupdesc, 2));
 
-				t->dependent_relids[i] = DatumGetObjectId(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+				t->dependent_relids[i] = ConfigColocatedShard(dependent, relid);
 				/* the parameter is the account's key; the plan compares it across types if need be */
-				t->dependent_plans[i] = KeepPlan(SPI_getvalue(tt->vals[i], tt->tupdesc, 1), 1,
-												 &t->key_type);
+				t->dependent_plans[i] = KeepPlan(psprintf("UPDATE %s SET %s = %s WHERE %s OPERATOR(pg_catalog.=) $1",
+														  QualifiedName(t->dependent_relids[i]), account, account,
+														  account),
+												 1, &t->key_type);
 			}
 		}
 	}
@@ -1055,7 +1068,7 @@ BuildMatcher(Oid relid, int32 model)
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	Matcher    *m = palloc0(sizeof(Matcher));
 	Relation	rel;
-	Datum		arg = ObjectIdGetDatum(relid);
+	Datum		arg = ObjectIdGetDatum(ConfigLogicalRelid(relid));	/* the rules name the table */
 	Oid			argtype = OIDOID;
 	HTAB	   *terr_index;
 	HASHCTL		ctl;
@@ -1073,7 +1086,7 @@ BuildMatcher(Oid relid, int32 model)
 	if (!LoadManagedTable(relid, &m->table, cxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" is not managed by territory", get_rel_name(relid)),
+				 errmsg("table \"%s\" is not managed by territory", get_rel_name(ConfigLogicalRelid(relid))),
 				 errhint("Manage it with territory.manage_table().")));
 	rel = table_open(relid, AccessShareLock);
 	managed_column = pstrdup(NameStr(TupleDescAttr(RelationGetDescr(rel),

@@ -58,6 +58,8 @@ extern void TerritoryConfigEnd(void);
 extern Oid	ConfigRelid(const char *relname);
 extern char *ConfigTable(const char *relname);
 extern void ConfigRelcacheCallback(Oid relid);
+extern Oid	ConfigLogicalRelid(Oid relid);
+extern Oid	ConfigColocatedShard(Oid table, Oid relation);
 
 /* assign.c */
 extern void AssignRelcacheCallback(Oid relid);

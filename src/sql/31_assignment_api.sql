@@ -24,9 +24,9 @@ COMMENT ON FUNCTION territory._managed(regclass) IS 'Internal: the managed_table
 CREATE FUNCTION territory._key_type(tbl regclass) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
-    RETURN (SELECT format_type(a.atttypid, a.atttypmod)
-              FROM pg_attribute a JOIN territory.managed_tables m ON m.tbl = a.attrelid AND m.key_column = a.attname
-             WHERE a.attrelid = _key_type.tbl);
+    RETURN (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+             WHERE a.attrelid = _key_type.tbl
+               AND a.attname = territory._config_value('managed_tables', 'key_column', 'tbl', _key_type.tbl::oid::text));
 COMMENT ON FUNCTION territory._key_type(regclass) IS 'Internal: the SQL type of a managed table''s key';
 
 -- Internal: a mapped column of a table, checked: it must exist and, when types are given, have
@@ -175,6 +175,7 @@ BEGIN
             USING ERRCODE = 'duplicate_column',
                   HINT = 'The extension adds and maintains that column; rename yours first.';
     END IF;
+    PERFORM territory._citus_check_managed(tbl, k, key, account, acct);
 
     INSERT INTO territory.managed_tables (tbl, kind, key_column, owner_column, account_column, amount_column,
                                           close_date_column, stage_column, created_column, phone_column,
@@ -214,10 +215,8 @@ BEGIN
                         ELSE format('OLD.%I OPERATOR(pg_catalog.<>) ''{}''', col) END);
 
     -- assign the rows already there
-    PERFORM set_config('territory.force_assign', 'on', true);
-    EXECUTE format('UPDATE %s SET %I = %I', tbl, col, col);
+    EXECUTE format('UPDATE %s SET %s', tbl, territory._reassigning(col, k));
     GET DIAGNOSTICS n = ROW_COUNT;
-    PERFORM set_config('territory.force_assign', 'off', true);
     IF n > 0 THEN
         RAISE NOTICE 'territory: assigned % existing rows of %', n, tbl;
     END IF;
@@ -331,6 +330,16 @@ END
 $$;
 COMMENT ON FUNCTION territory.set_rule_active(int4, bool) IS 'Switch a rule on or off';
 
+-- Internal: the SET clause of an UPDATE that makes the assignment trigger recompute the rows it
+-- updates: it writes their territories column with a value no assignment has.  (A setting of
+-- this session would not reach the shards where Citus runs the UPDATE.)
+CREATE FUNCTION territory._reassigning(col name, kind text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN format('%I = %s', col, CASE WHEN kind = 'deal' THEN '0' ELSE '''{0}''' END);
+COMMENT ON FUNCTION territory._reassigning(name, text) IS
+    'Internal: SET clause that makes the assignment trigger recompute the rows an UPDATE writes';
+
 -- Internal: recompute the territories of one record now (after a manual change).
 CREATE FUNCTION territory._reassign(tbl regclass, key text, must_exist bool) RETURNS void
     LANGUAGE plpgsql
@@ -340,12 +349,10 @@ DECLARE
     mt territory.managed_tables := territory._managed(tbl);
     n int8;
 BEGIN
-    PERFORM set_config('territory.force_assign', 'on', true);
-    EXECUTE format('UPDATE %s SET %I = %I WHERE %I = $1::%s', tbl, mt.territory_column, mt.territory_column,
+    EXECUTE format('UPDATE %s SET %s WHERE %I = $1::%s', tbl, territory._reassigning(mt.territory_column, mt.kind),
                    mt.key_column, territory._key_type(tbl))
         USING key;
     GET DIAGNOSTICS n = ROW_COUNT;
-    PERFORM set_config('territory.force_assign', 'off', true);
     IF n = 0 AND must_exist THEN
         RAISE EXCEPTION 'no record of % has key %', tbl, key USING ERRCODE = 'no_data_found';
     END IF;
@@ -369,10 +376,11 @@ BEGIN
         RAISE EXCEPTION 'contacts carry their account''s territories; % cannot be assigned by hand', tbl
             USING ERRCODE = 'wrong_object_type', HINT = 'Assign the account.';
     END IF;
-    INSERT INTO territory.manual_assignments AS ma (tbl, key, territory_id, action)
-        VALUES (tbl, key, _manual.territory, _manual.action)
+    -- the new values are in the row (Citus computes them once, for every node's copy)
+    INSERT INTO territory.manual_assignments AS ma (tbl, key, territory_id, action, created_at, created_by)
+        VALUES (tbl, key, _manual.territory, _manual.action, now(), CURRENT_USER)
         ON CONFLICT ON CONSTRAINT manual_assignments_pkey
-        DO UPDATE SET action = excluded.action, created_at = now(), created_by = CURRENT_USER;
+        DO UPDATE SET action = excluded.action, created_at = excluded.created_at, created_by = excluded.created_by;
     -- fails, and so undoes the above, when there is no such record
     PERFORM territory._reassign(tbl, key, true);
 END

@@ -294,25 +294,32 @@ CREATE FUNCTION territory.explain(tbl regclass, key text)
 AS $$
 DECLARE
     mt territory.managed_tables := territory._managed(tbl);
-    rec record;
+    row_text text;
     computed int4[];
-    current_t int4[];
     policy text;
+    rule_ids int4[];
+    rule_holds bool[];
 BEGIN
     IF key IS NULL THEN
         RAISE EXCEPTION 'key must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    EXECUTE format('SELECT t FROM %s t WHERE %I = $1::%s', tbl, mt.key_column, territory._key_type(tbl))
-        INTO rec USING key;
-    IF rec IS NULL THEN
+    -- the row as text, evaluated here by queries planned for this call (its type is the table's;
+    -- on a Citus cluster the row comes from its shard)
+    EXECUTE format('SELECT t::text FROM %s t WHERE %I = $1::%s', tbl, mt.key_column, territory._key_type(tbl))
+        INTO row_text USING key;
+    IF row_text IS NULL THEN
         RAISE EXCEPTION 'no record of % has key %', tbl, key USING ERRCODE = 'no_data_found';
     END IF;
-    computed := territory.compute_territories(tbl, rec.t);
+    EXECUTE format('SELECT territory.compute_territories($1, s.r),'
+                   ' (SELECT array_agg(x.rule_id ORDER BY x.rule_id) FROM territory._rule_results($1, s.r) x),'
+                   ' (SELECT array_agg(x.holds ORDER BY x.rule_id) FROM territory._rule_results($1, s.r) x)'
+                   ' FROM (SELECT $2::%s AS r) s', tbl)
+        INTO computed, rule_ids, rule_holds USING tbl, row_text;
     SELECT m.assignment_policy INTO policy FROM territory.models m WHERE m.state = 'active';
 
     RETURN QUERY
     WITH results AS (
-        SELECT r.rule_id, r.holds FROM territory._rule_results(tbl, rec.t) r
+        SELECT r.rule_id, r.holds FROM unnest(rule_ids, rule_holds) AS r(rule_id, holds)
     ), rules AS (
         SELECT ru.id, ru.territory_id, ru.apply_to_children, res.holds
           FROM territory.rules ru JOIN results res ON res.rule_id = ru.id

@@ -74,3 +74,73 @@ END
 $$;
 COMMENT ON FUNCTION territory.enable_citus() IS
     'Makes the configuration tables reference tables, so that every node of a Citus cluster holds the configuration (on the coordinator; idempotent)';
+
+-- Internal: what territory.manage_table() needs of a table that Citus distributes (doc/citus.md,
+-- "Managed tables"): hash-distributed, an account table by its key, and a contact or deal table
+-- by its account column, co-located with the account table, so that a record and its account
+-- are on the same node.  True when tbl is distributed (its triggers then fire on its shards).
+CREATE FUNCTION territory._citus_check_managed(tbl regclass, kind text, key name, account name,
+                                               acct territory.managed_tables)
+    RETURNS bool
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    q text := 'SELECT p.partmethod::text, p.colocationid, column_to_column_name(p.logicalrelid, p.partkey)
+                 FROM pg_dist_partition p WHERE p.logicalrelid = $1';
+    d_method text;
+    d_group int4;
+    d_col text;
+    a_method text;
+    a_group int4;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE q INTO d_method, d_group, d_col USING tbl;
+    IF acct.tbl IS NOT NULL THEN
+        EXECUTE q INTO a_method, a_group USING acct.tbl;
+    END IF;
+    IF d_method IS NULL THEN
+        IF a_method IS NOT NULL THEN
+            RAISE EXCEPTION '% is not distributed, and the account table % is', tbl, acct.tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('Distribute it first: SELECT create_distributed_table(%L, %L, colocate_with => %L);',
+                                    tbl, account, acct.tbl);
+        END IF;
+        RETURN false;
+    END IF;
+    IF d_method <> 'h' THEN
+        RAISE EXCEPTION 'territory manages distributed tables, not % tables like %',
+            CASE d_method WHEN 'n' THEN 'reference or local' ELSE 'range or append' END, tbl
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Distribute the table by hash with create_distributed_table().';
+    END IF;
+    IF kind = 'account' AND d_col <> key THEN
+        RAISE EXCEPTION 'the account table % is distributed by "%", not by its key "%"', tbl, d_col, key
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Contacts and deals find their account on their own node.',
+                  HINT = 'Distribute the account table by its key.';
+    END IF;
+    IF kind IN ('contact', 'deal') THEN
+        IF a_method IS DISTINCT FROM 'h' THEN
+            RAISE EXCEPTION '% is distributed, and the account table % is not', tbl, acct.tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Distribute the account table by its key, and this one by its account column, co-located with it.';
+        END IF;
+        IF d_col <> account OR d_group <> a_group THEN
+            RAISE EXCEPTION '% must be distributed by its account column "%" and co-located with %', tbl, account, acct.tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('It is distributed by "%s"%s.', d_col,
+                                      CASE WHEN d_group <> a_group THEN ', in another co-location group' ELSE '' END),
+                      HINT = format('SELECT undistribute_table(%L); SELECT create_distributed_table(%L, %L, colocate_with => %L);',
+                                    tbl, tbl, account, acct.tbl);
+        END IF;
+    END IF;
+    -- Citus creates the triggers on the shards only when told that they are safe
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION territory._citus_check_managed(regclass, text, name, name, territory.managed_tables) IS
+    'Internal: checks how Citus distributes a table to be managed (by key, contacts and deals co-located with accounts)';

@@ -240,7 +240,8 @@ CREATE FUNCTION territory._rules_before_write() RETURNS trigger
     LANGUAGE plpgsql
 AS $$
 BEGIN
-    NEW := territory._rule_checked(NEW);
+    -- NEW is a row of the table, or on a Citus cluster of its placement: as the table's type
+    NEW := territory._rule_checked(ROW(NEW.*)::territory.rules);
     IF TG_OP = 'INSERT' THEN
         PERFORM territory._check_model_insertable(territory._territory_model(NEW.territory_id), NEW.created_at);
     ELSE

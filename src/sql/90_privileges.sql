@@ -35,6 +35,7 @@ REVOKE ALL ON FUNCTION
     territory.remove_rule(int4),
     territory.set_rule_active(int4, bool),
     territory._reassign(regclass, text, bool),
+    territory._reassigning(name, text),
     territory._manual(regclass, text, int4, text),
     territory.assign(regclass, text, int4),
     territory.exclude(regclass, text, int4),
@@ -72,7 +73,8 @@ REVOKE ALL ON FUNCTION
     territory.disable_visibility(regclass),
     territory._sales_users_before_write(),
     territory.set_owner_assignment(int4, text),
-    territory.enable_citus()
+    territory.enable_citus(),
+    territory._citus_check_managed(regclass, text, name, name, territory.managed_tables)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
 GRANT SELECT ON territory.rule_runs, territory.rule_run_pending TO PUBLIC;

@@ -14,51 +14,12 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use TerritoryServer;
-
-my $pgshare = `pg_config --sharedir`;
-chomp $pgshare;
-plan skip_all => "Citus is not installed for this PostgreSQL (scripts/build-citus)"
-  unless -f "$pgshare/extension/citus.control";
+use lib "$FindBin::RealBin/lib";
+use CitusCluster;
 
 my $db = 'crm';
-my $single = PostgreSQL::Test::Cluster->new('single', port => 55440);
-$single->init;
-$single->append_conf('postgresql.conf', "shared_preload_libraries = 'territory'\nlog_statement = none\n");
-$single->start;
-
-my @cluster;
-for my $n ([ 'coordinator', 55441 ], [ 'worker1', 55442 ], [ 'worker2', 55443 ])
-{
-	my $node = PostgreSQL::Test::Cluster->new($n->[0], port => $n->[1]);
-	$node->init;
-	$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'citus,territory'
-listen_addresses = '127.0.0.1'
-max_prepared_transactions = 20
-wal_level = logical
-log_statement = none
-});
-	# the nodes connect to each other over TCP loopback
-	$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
-	$node->start;
-	# Citus does not propagate CREATE DATABASE: every node gets the database and Citus
-	$node->safe_psql('postgres', "CREATE DATABASE $db");
-	$node->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION citus');
-	push @cluster, $node;
-}
-my ($coordinator, @workers) = @cluster;
-$coordinator->safe_psql($db, q{
-	SET client_min_messages = warning;
-	SELECT citus_set_coordinator_host('127.0.0.1', 55441);
-	SELECT citus_add_node('127.0.0.1', 55442);
-	SELECT citus_add_node('127.0.0.1', 55443);
-});
-is($coordinator->safe_psql($db, 'SELECT count(*) FROM citus_get_active_worker_nodes()'), '2',
-	'the coordinator has two workers');
-
-$single->safe_psql('postgres', "CREATE DATABASE $db");
-$single->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION territory');
-$coordinator->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION territory');
+my ($single, $coordinator, @workers) = citus_servers($db);
+my @cluster = ($coordinator, @workers);
 for my $w (@workers)
 {
 	is($w->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'territory'}),

@@ -135,7 +135,8 @@ CREATE OR REPLACE FUNCTION territory._rules_before_write() RETURNS trigger
     LANGUAGE plpgsql
 AS $$
 BEGIN
-    NEW := territory._rule_checked(NEW);
+    -- NEW is a row of the table, or on a Citus cluster of its placement: as the table's type
+    NEW := territory._rule_checked(ROW(NEW.*)::territory.rules);
     IF TG_OP = 'INSERT' THEN
         PERFORM territory._check_model_insertable(territory._territory_model(NEW.territory_id), NEW.created_at);
     ELSE
@@ -145,6 +146,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
+COMMENT ON FUNCTION territory._rules_before_write() IS 'Internal trigger: validates and compiles rules';
 
 -- ---------------------------------------------------------------- installed stages
 -- Internal: the stages the extension installs.
@@ -667,6 +669,7 @@ BEGIN
             USING ERRCODE = 'duplicate_column',
                   HINT = 'The extension adds and maintains that column; rename yours first.';
     END IF;
+    PERFORM territory._citus_check_managed(tbl, k, key, account, acct);
 
     INSERT INTO territory.managed_tables (tbl, kind, key_column, owner_column, account_column, amount_column,
                                           close_date_column, stage_column, created_column, phone_column,
@@ -706,10 +709,8 @@ BEGIN
                         ELSE format('OLD.%I OPERATOR(pg_catalog.<>) ''{}''', col) END);
 
     -- assign the rows already there
-    PERFORM set_config('territory.force_assign', 'on', true);
-    EXECUTE format('UPDATE %s SET %I = %I', tbl, col, col);
+    EXECUTE format('UPDATE %s SET %s', tbl, territory._reassigning(col, k));
     GET DIAGNOSTICS n = ROW_COUNT;
-    PERFORM set_config('territory.force_assign', 'off', true);
     IF n > 0 THEN
         RAISE NOTICE 'territory: assigned % existing rows of %', n, tbl;
     END IF;
@@ -1161,3 +1162,209 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+CREATE OR REPLACE FUNCTION territory._key_type(tbl regclass) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+             WHERE a.attrelid = _key_type.tbl
+               AND a.attname = territory._config_value('managed_tables', 'key_column', 'tbl', _key_type.tbl::oid::text));
+COMMENT ON FUNCTION territory._key_type(regclass) IS 'Internal: the SQL type of a managed table''s key';
+
+CREATE OR REPLACE FUNCTION territory._manual(tbl regclass, key text, territory int4, action text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables := territory._managed(tbl);
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION 'key must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM territory._territory_model(territory);
+    IF mt.kind = 'contact' THEN
+        RAISE EXCEPTION 'contacts carry their account''s territories; % cannot be assigned by hand', tbl
+            USING ERRCODE = 'wrong_object_type', HINT = 'Assign the account.';
+    END IF;
+    -- the new values are in the row (Citus computes them once, for every node's copy)
+    INSERT INTO territory.manual_assignments AS ma (tbl, key, territory_id, action, created_at, created_by)
+        VALUES (tbl, key, _manual.territory, _manual.action, now(), CURRENT_USER)
+        ON CONFLICT ON CONSTRAINT manual_assignments_pkey
+        DO UPDATE SET action = excluded.action, created_at = excluded.created_at, created_by = excluded.created_by;
+    -- fails, and so undoes the above, when there is no such record
+    PERFORM territory._reassign(tbl, key, true);
+END
+$$;
+COMMENT ON FUNCTION territory._manual(regclass, text, int4, text) IS 'Internal: record a manual assignment or exclusion';
+
+CREATE OR REPLACE FUNCTION territory._reassign(tbl regclass, key text, must_exist bool) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables := territory._managed(tbl);
+    n int8;
+BEGIN
+    EXECUTE format('UPDATE %s SET %s WHERE %I = $1::%s', tbl, territory._reassigning(mt.territory_column, mt.kind),
+                   mt.key_column, territory._key_type(tbl))
+        USING key;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 AND must_exist THEN
+        RAISE EXCEPTION 'no record of % has key %', tbl, key USING ERRCODE = 'no_data_found';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._reassign(regclass, text, bool) IS 'Internal: recompute one record''s territories';
+
+CREATE FUNCTION territory._reassigning(col name, kind text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN format('%I = %s', col, CASE WHEN kind = 'deal' THEN '0' ELSE '''{0}''' END);
+COMMENT ON FUNCTION territory._reassigning(name, text) IS
+    'Internal: SET clause that makes the assignment trigger recompute the rows an UPDATE writes';
+
+CREATE OR REPLACE FUNCTION territory.explain(tbl regclass, key text)
+    RETURNS TABLE (territory_id int4, path text, depth int4, matched_rules int4[], failed_inherited int4[],
+                   matches bool, assigned bool, reason text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables := territory._managed(tbl);
+    row_text text;
+    computed int4[];
+    policy text;
+    rule_ids int4[];
+    rule_holds bool[];
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION 'key must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- the row as text, evaluated here by queries planned for this call (its type is the table's;
+    -- on a Citus cluster the row comes from its shard)
+    EXECUTE format('SELECT t::text FROM %s t WHERE %I = $1::%s', tbl, mt.key_column, territory._key_type(tbl))
+        INTO row_text USING key;
+    IF row_text IS NULL THEN
+        RAISE EXCEPTION 'no record of % has key %', tbl, key USING ERRCODE = 'no_data_found';
+    END IF;
+    EXECUTE format('SELECT territory.compute_territories($1, s.r),'
+                   ' (SELECT array_agg(x.rule_id ORDER BY x.rule_id) FROM territory._rule_results($1, s.r) x),'
+                   ' (SELECT array_agg(x.holds ORDER BY x.rule_id) FROM territory._rule_results($1, s.r) x)'
+                   ' FROM (SELECT $2::%s AS r) s', tbl)
+        INTO computed, rule_ids, rule_holds USING tbl, row_text;
+    SELECT m.assignment_policy INTO policy FROM territory.models m WHERE m.state = 'active';
+
+    RETURN QUERY
+    WITH results AS (
+        SELECT r.rule_id, r.holds FROM unnest(rule_ids, rule_holds) AS r(rule_id, holds)
+    ), rules AS (
+        SELECT ru.id, ru.territory_id, ru.apply_to_children, res.holds
+          FROM territory.rules ru JOIN results res ON res.rule_id = ru.id
+    ), manual AS (
+        SELECT ma.territory_id, ma.action FROM territory.manual_assignments ma
+         WHERE ma.tbl = explain.tbl AND ma.key = explain.key
+    ), candidates AS (
+        SELECT r.territory_id FROM rules r
+        UNION SELECT m.territory_id FROM manual m
+        UNION SELECT unnest(computed)
+    ), facts AS (
+        SELECT c.territory_id,
+               (SELECT array_agg(r.id ORDER BY r.id) FROM rules r WHERE r.territory_id = c.territory_id AND r.holds) AS own,
+               (SELECT array_agg(r.id ORDER BY r.id) FROM territory.ancestors(c.territory_id) a
+                  JOIN rules r ON r.territory_id = a AND r.apply_to_children AND NOT r.holds) AS inherited,
+               (SELECT m.action FROM manual m WHERE m.territory_id = c.territory_id) AS manual
+          FROM candidates c
+    ), judged AS (
+        SELECT f.*, f.own IS NOT NULL AND f.inherited IS NULL AS m, f.territory_id = ANY (computed) AS a
+          FROM facts f
+    )
+    SELECT j.territory_id, territory.path(j.territory_id), territory.depth(j.territory_id),
+           coalesce(j.own, '{}'), coalesce(j.inherited, '{}'), j.m, j.a,
+           CASE
+             WHEN j.manual = 'assign' THEN 'assigned by hand'
+             WHEN j.manual = 'exclude' THEN 'excluded by hand'
+             WHEN j.m AND j.a THEN format('rule %s matches', j.own[1])
+             WHEN j.m AND policy = 'deepest' THEN
+                 format('a deeper territory matches: %s',
+                        (SELECT string_agg(territory.path(d.territory_id), ', ' ORDER BY d.territory_id)
+                           FROM judged d WHERE d.m AND territory.is_ancestor(j.territory_id, d.territory_id)))
+             WHEN j.m THEN 'a territory of a more important type matches'
+             WHEN j.own IS NOT NULL THEN format('inherited rule %s does not match', j.inherited[1])
+             ELSE 'no rule matches'
+           END
+      FROM judged j
+     ORDER BY territory.path(j.territory_id);
+END
+$$;
+COMMENT ON FUNCTION territory.explain(regclass, text) IS
+    'Why a record is where it is: for every territory with rules, manual decisions or the record, which rules match, whether it is assigned and why';
+
+CREATE FUNCTION territory._citus_check_managed(tbl regclass, kind text, key name, account name,
+                                               acct territory.managed_tables)
+    RETURNS bool
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    q text := 'SELECT p.partmethod::text, p.colocationid, column_to_column_name(p.logicalrelid, p.partkey)
+                 FROM pg_dist_partition p WHERE p.logicalrelid = $1';
+    d_method text;
+    d_group int4;
+    d_col text;
+    a_method text;
+    a_group int4;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE q INTO d_method, d_group, d_col USING tbl;
+    IF acct.tbl IS NOT NULL THEN
+        EXECUTE q INTO a_method, a_group USING acct.tbl;
+    END IF;
+    IF d_method IS NULL THEN
+        IF a_method IS NOT NULL THEN
+            RAISE EXCEPTION '% is not distributed, and the account table % is', tbl, acct.tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('Distribute it first: SELECT create_distributed_table(%L, %L, colocate_with => %L);',
+                                    tbl, account, acct.tbl);
+        END IF;
+        RETURN false;
+    END IF;
+    IF d_method <> 'h' THEN
+        RAISE EXCEPTION 'territory manages distributed tables, not % tables like %',
+            CASE d_method WHEN 'n' THEN 'reference or local' ELSE 'range or append' END, tbl
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Distribute the table by hash with create_distributed_table().';
+    END IF;
+    IF kind = 'account' AND d_col <> key THEN
+        RAISE EXCEPTION 'the account table % is distributed by "%", not by its key "%"', tbl, d_col, key
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Contacts and deals find their account on their own node.',
+                  HINT = 'Distribute the account table by its key.';
+    END IF;
+    IF kind IN ('contact', 'deal') THEN
+        IF a_method IS DISTINCT FROM 'h' THEN
+            RAISE EXCEPTION '% is distributed, and the account table % is not', tbl, acct.tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Distribute the account table by its key, and this one by its account column, co-located with it.';
+        END IF;
+        IF d_col <> account OR d_group <> a_group THEN
+            RAISE EXCEPTION '% must be distributed by its account column "%" and co-located with %', tbl, account, acct.tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('It is distributed by "%s"%s.', d_col,
+                                      CASE WHEN d_group <> a_group THEN ', in another co-location group' ELSE '' END),
+                      HINT = format('SELECT undistribute_table(%L); SELECT create_distributed_table(%L, %L, colocate_with => %L);',
+                                    tbl, tbl, account, acct.tbl);
+        END IF;
+    END IF;
+    -- Citus creates the triggers on the shards only when told that they are safe
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION territory._citus_check_managed(regclass, text, name, name, territory.managed_tables) IS
+    'Internal: checks how Citus distributes a table to be managed (by key, contacts and deals co-located with accounts)';
+REVOKE ALL ON FUNCTION
+    territory._reassigning(name, text),
+    territory._citus_check_managed(regclass, text, name, name, territory.managed_tables)
+FROM PUBLIC;

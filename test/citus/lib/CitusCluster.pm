@@ -1,0 +1,67 @@
+# The servers of the Citus suite (test/citus/*.pl): one PostgreSQL 15 server with territory, and
+# a Citus cluster of a coordinator and two workers on loopback (shared_preload_libraries =
+# 'citus,territory'), each with the database crm, Citus in it on every node and territory
+# created through the coordinator.  Ports: the server 55440, the coordinator 55441, the workers
+# 55442 and 55443.  Skips the test when Citus is not installed (scripts/build-citus).
+package CitusCluster;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+our @EXPORT = qw(citus_servers);
+
+# Returns ($single, $coordinator, @workers), started, the extensions created.
+sub citus_servers
+{
+	my ($db) = @_;
+	my $pgshare = `pg_config --sharedir`;
+	chomp $pgshare;
+	plan skip_all => "Citus is not installed for this PostgreSQL (scripts/build-citus)"
+	  unless -f "$pgshare/extension/citus.control";
+
+	my $single = PostgreSQL::Test::Cluster->new('single', port => 55440);
+	$single->init;
+	$single->append_conf('postgresql.conf', "shared_preload_libraries = 'territory'\nlog_statement = none\n");
+	$single->start;
+	$single->safe_psql('postgres', "CREATE DATABASE $db");
+	$single->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION territory');
+
+	my @cluster;
+	for my $n ([ 'coordinator', 55441 ], [ 'worker1', 55442 ], [ 'worker2', 55443 ])
+	{
+		my $node = PostgreSQL::Test::Cluster->new($n->[0], port => $n->[1]);
+		$node->init;
+		$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'citus,territory'
+listen_addresses = '127.0.0.1'
+max_prepared_transactions = 20
+wal_level = logical
+log_statement = none
+log_error_verbosity = verbose
+});
+		# the nodes connect to each other over TCP loopback
+		$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
+		$node->start;
+		# Citus does not propagate CREATE DATABASE: every node gets the database and Citus
+		$node->safe_psql('postgres', "CREATE DATABASE $db");
+		$node->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION citus');
+		push @cluster, $node;
+	}
+	my ($coordinator, @workers) = @cluster;
+	$coordinator->safe_psql($db, q{
+		SET client_min_messages = warning;
+		SELECT citus_set_coordinator_host('127.0.0.1', 55441);
+		SELECT citus_add_node('127.0.0.1', 55442);
+		SELECT citus_add_node('127.0.0.1', 55443);
+	});
+	is($coordinator->safe_psql($db, 'SELECT count(*) FROM citus_get_active_worker_nodes()'), '2',
+		'the coordinator has two workers');
+	$coordinator->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION territory');
+	return ($single, $coordinator, @workers);
+}
+
+1;

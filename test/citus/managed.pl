@@ -1,0 +1,93 @@
+# Managed tables that Citus distributes answer as on one server.  The same configuration
+# (config.sql) on one server and through a cluster's coordinator, territory.enable_citus(); the
+# application's tables (schema.sql) plain on the server and, on the cluster, accounts and leads
+# distributed by their key, contacts and deals by account_id co-located with the accounts; the
+# same writes (records.sql) through each.  Every record's territories, and explain(), are the
+# same through the coordinator as on the server.  manage_table() refuses, saying why, a contact
+# or deal table that is not co-located with the accounts.  Skipped when Citus is not installed.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/../servers/lib";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use TerritoryServer;
+use lib "$FindBin::RealBin/lib";
+use CitusCluster;
+
+my $db = 'crm';
+my ($single, $coordinator, @workers) = citus_servers($db);
+
+my $config = slurp_file("$FindBin::RealBin/config.sql");
+my $schema = slurp_file("$FindBin::RealBin/schema.sql");
+my $records = slurp_file("$FindBin::RealBin/records.sql");
+for my $node ($single, $coordinator)
+{
+	my ($ret, $out, $err) = run_sql($node, $db, $config);
+	is($ret, 0, $node->name . ': the configuration is written') or diag($err);
+}
+my ($ret, $out, $err) = run_sql($coordinator, $db, 'SET client_min_messages = warning; SELECT territory.enable_citus()');
+is($ret, 0, 'enable_citus()') or diag($err);
+
+# contact and deal tables must be distributed by their account, co-located with the accounts
+($ret, $out, $err) = run_sql($coordinator, $db, q{
+	SET client_min_messages = warning;
+	CREATE TABLE wrong_accounts (id bigint NOT NULL, name text, country text);
+	SELECT create_distributed_table('wrong_accounts', 'name');
+	CREATE TABLE wrong_deals (account_id bigint NOT NULL, id bigint NOT NULL, amount numeric, close_date date,
+	                          stage text, created_at date, PRIMARY KEY (account_id, id));
+	SELECT create_distributed_table('wrong_deals', 'id');
+	CREATE TABLE plain_deals (account_id bigint NOT NULL, id bigint NOT NULL, amount numeric, close_date date,
+	                          stage text, created_at date);
+});
+is($ret, 0, 'tables distributed the wrong way') or diag($err);
+is(sqlstate_of($coordinator, $db, q{SELECT territory.manage_table('wrong_accounts', 'account', owner => NULL)}),
+	'55000', 'an account table distributed by another column than its key is refused');
+like((run_sql($coordinator, $db, q{SELECT territory.manage_table('wrong_accounts', 'account', owner => NULL)}))[2],
+	qr/distributed by "name", not by its key "id"/, 'and the error says why');
+
+($ret, $out, $err) = run_sql($single, $db, "\\set distributed off\n" . $schema);
+is($ret, 0, 'single: the tables are made, managed and ruled') or diag($err);
+($ret, $out, $err) = run_sql($coordinator, $db, "\\set distributed on\n" . $schema);
+is($ret, 0, 'coordinator: the tables are distributed, managed and ruled') or diag($err);
+is($coordinator->safe_psql($db, q{SELECT string_agg(logicalrelid::text || ':' || column_to_column_name(logicalrelid, partkey), ' ' ORDER BY logicalrelid::text)
+	  FROM pg_dist_partition WHERE logicalrelid::text IN ('accounts', 'contacts', 'deals', 'leads')}),
+	'accounts:id contacts:account_id deals:account_id leads:id', 'the managed tables are distributed');
+
+is(sqlstate_of($coordinator, $db, q{SELECT territory.manage_table('wrong_deals', 'deal', owner => NULL)}),
+	'55000', 'a deal table distributed by its own key is refused');
+like((run_sql($coordinator, $db, q{SELECT territory.manage_table('wrong_deals', 'deal', owner => NULL)}))[2],
+	qr/must be distributed by its account column "account_id" and co-located with (public\.)?accounts/, 'and the error says why');
+is(sqlstate_of($coordinator, $db, q{SELECT territory.manage_table('plain_deals', 'deal', owner => NULL)}),
+	'55000', 'a deal table that is not distributed, with distributed accounts, is refused');
+
+my $answers = q{
+	SELECT id, territories FROM accounts ORDER BY id;
+	SELECT account_id, id, territories FROM contacts ORDER BY account_id, id;
+	SELECT account_id, id, territory_id FROM deals ORDER BY account_id, id;
+	SELECT id, territories FROM leads ORDER BY id;
+};
+same_results('the rows there before manage_table() are assigned alike', $single, $db, $coordinator, $db, $answers);
+
+for my $node ($single, $coordinator)
+{
+	my ($r, $o, $e) = run_sql($node, $db, $records);
+	is($r, 0, $node->name . ': the records are written') or diag($e);
+}
+same_results('every record has the territories it has on one server', $single, $db, $coordinator, $db, $answers);
+same_results('explain() says the same', $single, $db, $coordinator, $db, q{
+	SELECT * FROM territory.explain('accounts', '2004');
+	SELECT * FROM territory.explain('accounts', '1002');
+	SELECT * FROM territory.explain('deals', '501');
+	SELECT * FROM territory.explain('leads', '3');
+}, allow_empty => 1);
+isnt($coordinator->safe_psql($db, q{SELECT count(*) FROM accounts WHERE territories <> '{}'}), '0',
+	'the accounts have territories');
+
+for my $node ($single, $coordinator, @workers)
+{
+	no_crash_since($node, 0, $node->name . ': no backend crashed');
+}
+$_->stop for ($coordinator, @workers, $single);
+done_testing();
