@@ -65,49 +65,81 @@ ConfigRelcacheCallback(Oid relid)
 }
 
 /*
- * The placement of relid on this node, or InvalidOid: the relation of relid's schema named
- * relname_<shardid> for a shard of relid in Citus's pg_dist_shard.  Without Citus in the
- * database, InvalidOid.
+ * A scan of Citus's pg_dist_shard by one of its columns, through the index named (*rel: the
+ * catalog, to close after the scan); NULL without Citus in the database.
  */
-static Oid
-PlacementOf(Oid relid, const char *relname)
+static SysScanDesc
+DistShardScan(const char *column, const char *index, RegProcedure eq, Datum value, Relation *rel)
 {
 	Oid			shards = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
-	Oid			index;
-	AttrNumber	logical_att;
-	AttrNumber	shard_att;
-	Relation	rel;
-	SysScanDesc scan;
+	Oid			indexid = get_relname_relid(index, PG_CATALOG_NAMESPACE);
+	AttrNumber	att;
 	ScanKeyData key;
-	HeapTuple	tuple;
-	Oid			placement = InvalidOid;
 
-	if (!OidIsValid(shards))
-		return InvalidOid;
-	logical_att = get_attnum(shards, "logicalrelid");
-	shard_att = get_attnum(shards, "shardid");
-	if (logical_att == InvalidAttrNumber || shard_att == InvalidAttrNumber)
-		return InvalidOid;
-	index = get_relname_relid("pg_dist_shard_logical_relid_index", PG_CATALOG_NAMESPACE);
-	rel = table_open(shards, AccessShareLock);
-	ScanKeyInit(&key, logical_att, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, index, OidIsValid(index), NULL, 1, &key);
-	while (!OidIsValid(placement) && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	*rel = NULL;
+	if (!OidIsValid(shards) || (att = get_attnum(shards, column)) == InvalidAttrNumber)
+		return NULL;
+	*rel = table_open(shards, AccessShareLock);
+	ScanKeyInit(&key, att, BTEqualStrategyNumber, eq, value);
+	return systable_beginscan(*rel, indexid, OidIsValid(indexid), NULL, 1, &key);
+}
+
+static void
+DistShardEnd(SysScanDesc scan, Relation rel)
+{
+	if (scan != NULL)
+		systable_endscan(scan);
+	if (rel != NULL)
+		table_close(rel, AccessShareLock);
+}
+
+static Datum
+ShardColumn(Relation rel, HeapTuple tuple, const char *column, bool *isnull)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), column);
+
+	if (att == InvalidAttrNumber)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return heap_getattr(tuple, att, RelationGetDescr(rel), isnull);
+}
+
+/*
+ * The shard of table on this node (the relation of table's schema named table_<shardid>) whose
+ * pg_dist_shard row has shardminvalue minvalue, or any shard when minvalue is NULL; InvalidOid
+ * when there is none (or no Citus).
+ */
+static Oid
+LocalShard(Oid table, const char *minvalue)
+{
+	Relation	rel;
+	SysScanDesc scan = DistShardScan("logicalrelid", "pg_dist_shard_logical_relid_index", F_OIDEQ,
+									 ObjectIdGetDatum(table), &rel);
+	HeapTuple	tuple;
+	Oid			found = InvalidOid;
+
+	while (scan != NULL && !OidIsValid(found) && HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
 		bool		isnull;
-		Datum		shardid = heap_getattr(tuple, shard_att, RelationGetDescr(rel), &isnull);
-		char	   *name;
+		Datum		shardid = ShardColumn(rel, tuple, "shardid", &isnull);
 
 		if (isnull)
 			continue;
-		name = psprintf("%s_" INT64_FORMAT, relname, DatumGetInt64(shardid));
-		placement = get_relname_relid(name, get_rel_namespace(relid));
-		pfree(name);
+		if (minvalue != NULL)
+		{
+			bool		minnull;
+			Datum		min = ShardColumn(rel, tuple, "shardminvalue", &minnull);
+
+			if (minnull || strcmp(TextDatumGetCString(min), minvalue) != 0)
+				continue;
+		}
+		found = get_relname_relid(psprintf("%s_" INT64_FORMAT, get_rel_name(table), DatumGetInt64(shardid)),
+								  get_rel_namespace(table));
 	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return placement;
+	DistShardEnd(scan, rel);
+	return found;
 }
 
 /*
@@ -127,7 +159,7 @@ ConfigRelid(const char *relname)
 		if (strcmp(entries[i].name, relname) == 0)
 			return entries[i].relid;
 	relid = TerritoryRelid(relname);
-	placement = PlacementOf(relid, relname);
+	placement = LocalShard(relid, NULL);
 	if (OidIsValid(placement))
 		relid = placement;
 	if (nentries < CONFIG_ENTRIES && strlen(relname) < NAMEDATALEN)
@@ -330,57 +362,19 @@ typedef struct ShardEntry
 {
 	Oid			relid;
 	Oid			logical;
-	int64		shardid;
+	int64		shardid;		/* 0: relid is not a shard */
+	bool		minnull;
+	char		minvalue[24];	/* the low end of its hash range, as pg_dist_shard has it */
 } ShardEntry;
 
 #define SHARD_ENTRIES 64
 static ShardEntry shard_entries[SHARD_ENTRIES];
 static int	next_shard_entry;
 
-/* pg_dist_shard's row of shard id, or NULL (with the relation to close in *rel). */
-static HeapTuple
-ShardRow(int64 shardid, Relation *rel)
-{
-	Oid			shards = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
-	Oid			index = get_relname_relid("pg_dist_shard_shardid_index", PG_CATALOG_NAMESPACE);
-	AttrNumber	shard_att;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tuple;
-	HeapTuple	copy = NULL;
-
-	*rel = NULL;
-	if (!OidIsValid(shards))
-		return NULL;
-	shard_att = get_attnum(shards, "shardid");
-	if (shard_att == InvalidAttrNumber)
-		return NULL;
-	*rel = table_open(shards, AccessShareLock);
-	ScanKeyInit(&key, shard_att, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(shardid));
-	scan = systable_beginscan(*rel, index, OidIsValid(index), NULL, 1, &key);
-	if (HeapTupleIsValid(tuple = systable_getnext(scan)))
-		copy = heap_copytuple(tuple);
-	systable_endscan(scan);
-	return copy;
-}
-
-static Datum
-ShardColumn(Relation rel, HeapTuple tuple, const char *column, bool *isnull)
-{
-	AttrNumber	att = get_attnum(RelationGetRelid(rel), column);
-
-	if (att == InvalidAttrNumber)
-	{
-		*isnull = true;
-		return (Datum) 0;
-	}
-	return heap_getattr(tuple, att, RelationGetDescr(rel), isnull);
-}
-
 static const ShardEntry *
 ShardOf(Oid relid)
 {
-	ShardEntry	e = {relid, relid, 0};
+	ShardEntry	e = {relid, relid, 0, true, ""};
 	char	   *name;
 	char	   *suffix;
 	int			i;
@@ -395,13 +389,16 @@ ShardOf(Oid relid)
 	{
 		char	   *end;
 		int64		shardid = strtoi64(suffix + 1, &end, 10);
-		Relation	rel = NULL;
-		HeapTuple	row = *end == '\0' ? ShardRow(shardid, &rel) : NULL;
+		Relation	rel;
+		SysScanDesc scan = *end != '\0' ? NULL :
+			DistShardScan("shardid", "pg_dist_shard_shardid_index", F_INT8EQ, Int64GetDatum(shardid), &rel);
+		HeapTuple	row = scan != NULL ? systable_getnext(scan) : NULL;
 
-		if (row != NULL)
+		if (HeapTupleIsValid(row))
 		{
 			bool		isnull;
 			Datum		logical = ShardColumn(rel, row, "logicalrelid", &isnull);
+			Datum		min = ShardColumn(rel, row, "shardminvalue", &e.minnull);
 			char	   *logical_name = isnull ? NULL : get_rel_name(DatumGetObjectId(logical));
 
 			/* the shard's name is the table's with the shard id: nothing else is taken for one */
@@ -411,10 +408,12 @@ ShardOf(Oid relid)
 			{
 				e.logical = DatumGetObjectId(logical);
 				e.shardid = shardid;
+				if (!e.minnull)
+					strlcpy(e.minvalue, TextDatumGetCString(min), sizeof(e.minvalue));
 			}
 		}
-		if (rel != NULL)
-			table_close(rel, AccessShareLock);
+		if (scan != NULL)
+			DistShardEnd(scan, rel);
 	}
 	if (nshard_entries < SHARD_ENTRIES)
 		i = nshard_entries++;
@@ -446,46 +445,11 @@ Oid
 ConfigColocatedShard(Oid table, Oid relation)
 {
 	const ShardEntry *s = ShardOf(relation);
-	Relation	rel;
-	HeapTuple	row;
-	bool		isnull;
-	Datum		minvalue;
-	Oid			found = InvalidOid;
+	Oid			found;
 
 	if (s->shardid == 0)
 		return table;
-	row = ShardRow(s->shardid, &rel);
-	minvalue = row ? ShardColumn(rel, row, "shardminvalue", &isnull) : (Datum) 0;
-	if (row != NULL && !isnull)
-	{
-		char	   *min = TextDatumGetCString(minvalue);
-		Oid			index = get_relname_relid("pg_dist_shard_logical_relid_index", PG_CATALOG_NAMESPACE);
-		SysScanDesc scan;
-		ScanKeyData key;
-		HeapTuple	tuple;
-
-		ScanKeyInit(&key, get_attnum(RelationGetRelid(rel), "logicalrelid"),
-					BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(table));
-		scan = systable_beginscan(rel, index, OidIsValid(index), NULL, 1, &key);
-		while (!OidIsValid(found) && HeapTupleIsValid(tuple = systable_getnext(scan)))
-		{
-			bool		null2;
-			Datum		other = ShardColumn(rel, tuple, "shardminvalue", &null2);
-
-			if (!null2 && strcmp(TextDatumGetCString(other), min) == 0)
-			{
-				bool		null3;
-				Datum		shardid = ShardColumn(rel, tuple, "shardid", &null3);
-
-				found = get_relname_relid(psprintf("%s_" INT64_FORMAT, get_rel_name(table),
-												   DatumGetInt64(shardid)),
-										  get_rel_namespace(table));
-			}
-		}
-		systable_endscan(scan);
-	}
-	if (rel != NULL)
-		table_close(rel, AccessShareLock);
+	found = s->minnull ? InvalidOid : LocalShard(table, s->minvalue);
 	if (!OidIsValid(found))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
