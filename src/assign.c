@@ -537,8 +537,8 @@ NoteChange(TriggerData *td, const ManagedTable *t, ManualSet *ms, const char *ke
 		nold = TerritoryIds(td->tg_trigslot, t, &old);
 		if ((oldkey == NULL) != (key == NULL) || (key != NULL && strcmp(oldkey, key) != 0))
 		{
-			HistoryNote(relid, oldkey, old, SameCauses(nold, CAUSE_DELETED), nold, NULL, NULL, 0,
-						false);
+			HistoryNote(relid, td->tg_trigslot, oldkey, old, SameCauses(nold, CAUSE_DELETED), nold,
+						NULL, NULL, 0, false);
 			nold = 0;
 		}
 	}
@@ -554,7 +554,7 @@ NoteChange(TriggerData *td, const ManagedTable *t, ManualSet *ms, const char *ke
 			old_causes[i] = ManualHas(b, key, old[i], true) ? CAUSE_MANUAL
 				: inherited ? CAUSE_INHERITED : CAUSE_RULE;
 	}
-	HistoryNote(relid, key, old, old_causes, nold, ids, causes, n, !update);
+	HistoryNote(relid, td->tg_trigslot, key, old, old_causes, nold, ids, causes, n, !update);
 }
 
 typedef struct TriggerCaches
@@ -715,7 +715,7 @@ territory_history_trigger(PG_FUNCTION_ARGS)
 				 errmsg("territory.history_trigger() fires on DELETE only")));
 	t = MatcherTable(GetMatcher(RelationGetRelid(td->tg_relation)));
 	n = TerritoryIds(td->tg_trigslot, t, &ids);
-	HistoryNote(RelationGetRelid(td->tg_relation), KeyText(td->tg_trigslot, t), ids,
+	HistoryNote(RelationGetRelid(td->tg_relation), td->tg_trigslot, KeyText(td->tg_trigslot, t), ids,
 				SameCauses(n, CAUSE_DELETED), n, NULL, NULL, 0, false);
 	return PointerGetDatum(NULL);
 }

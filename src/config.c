@@ -30,6 +30,8 @@
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "nodes/primnodes.h"
+#include "nodes/readfuncs.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -363,6 +365,7 @@ typedef struct ShardEntry
 	Oid			relid;
 	Oid			logical;
 	int64		shardid;		/* 0: relid is not a shard */
+	AttrNumber	dist_attno;		/* the distribution column, in relid */
 	bool		minnull;
 	char		minvalue[24];	/* the low end of its hash range, as pg_dist_shard has it */
 } ShardEntry;
@@ -371,10 +374,54 @@ typedef struct ShardEntry
 static ShardEntry shard_entries[SHARD_ENTRIES];
 static int	next_shard_entry;
 
+/*
+ * The distribution column of Citus table logical (pg_dist_partition's partkey, a Var of the
+ * table), as an attribute of relation shard (by name: a shard has the table's columns, without
+ * the dropped ones); InvalidAttrNumber for a table without one (a reference table).
+ */
+static AttrNumber
+DistributionAttno(Oid logical, Oid shard)
+{
+	Oid			partitions = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	Oid			index = get_relname_relid("pg_dist_partition_logical_relid_index", PG_CATALOG_NAMESPACE);
+	AttrNumber	logical_att;
+	AttrNumber	key_att;
+	AttrNumber	result = InvalidAttrNumber;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+
+	if (!OidIsValid(partitions) ||
+		(logical_att = get_attnum(partitions, "logicalrelid")) == InvalidAttrNumber ||
+		(key_att = get_attnum(partitions, "partkey")) == InvalidAttrNumber)
+		return InvalidAttrNumber;
+	rel = table_open(partitions, AccessShareLock);
+	ScanKeyInit(&key, logical_att, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(logical));
+	scan = systable_beginscan(rel, index, OidIsValid(index), NULL, 1, &key);
+	if (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		partkey = heap_getattr(tuple, key_att, RelationGetDescr(rel), &isnull);
+		Node	   *node = isnull ? NULL : stringToNode(TextDatumGetCString(partkey));
+
+		if (node != NULL && IsA(node, Var))
+		{
+			char	   *name = get_attname(logical, ((Var *) node)->varattno, true);
+
+			if (name != NULL)
+				result = get_attnum(shard, name);
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
 static const ShardEntry *
 ShardOf(Oid relid)
 {
-	ShardEntry	e = {relid, relid, 0, true, ""};
+	ShardEntry	e = {relid, relid, 0, InvalidAttrNumber, true, ""};
 	char	   *name;
 	char	   *suffix;
 	int			i;
@@ -414,6 +461,8 @@ ShardOf(Oid relid)
 		}
 		if (scan != NULL)
 			DistShardEnd(scan, rel);
+		if (e.shardid != 0)
+			e.dist_attno = DistributionAttno(e.logical, relid);
 	}
 	if (nshard_entries < SHARD_ENTRIES)
 		i = nshard_entries++;
@@ -432,6 +481,17 @@ Oid
 ConfigLogicalRelid(Oid relid)
 {
 	return ShardOf(relid)->logical;
+}
+
+/*
+ * ConfigDistributionAttno
+ *		When relid is a shard of a distributed table, its distribution column; else
+ *		InvalidAttrNumber.
+ */
+AttrNumber
+ConfigDistributionAttno(Oid relid)
+{
+	return ShardOf(relid)->dist_attno;
 }
 
 /*

@@ -37,6 +37,7 @@
 #include "nodes/plannodes.h"
 #include "tcop/utility.h"
 #include "utils/array.h"
+#include "utils/datum.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -74,6 +75,8 @@ typedef struct HistoryEntry
 {
 	Oid			relid;
 	char	   *key;
+	Datum		dist;			/* on a Citus shard: the record's distribution value */
+	bool		dist_null;
 	int32		nterritories;	/* the territories after the change */
 	int32		nadded;
 	int32		nremoved;
@@ -143,9 +146,10 @@ CurrentTag(void)
  *		the change of an INSERT, which ON CONFLICT may not carry out.
  */
 void
-HistoryNote(Oid relid, const char *key, const int32 *old, const int32 *old_causes, int32 nold,
-			const int32 *new, const int32 *new_causes, int32 nnew, bool insert)
+HistoryNote(Oid relid, TupleTableSlot *row, const char *key, const int32 *old, const int32 *old_causes,
+			int32 nold, const int32 *new, const int32 *new_causes, int32 nnew, bool insert)
 {
+	AttrNumber	dist_attno;
 	HistoryEntry *e;
 	int32		i,
 				j,
@@ -180,6 +184,18 @@ HistoryNote(Oid relid, const char *key, const int32 *old, const int32 *old_cause
 	}
 	e = &entries[nentries];
 	e->relid = relid;
+	/* on a shard, the row goes to the co-located shard of the history: by the record's value */
+	dist_attno = row != NULL ? ConfigDistributionAttno(relid) : InvalidAttrNumber;
+	e->dist_null = true;
+	if (dist_attno != InvalidAttrNumber)
+	{
+		Form_pg_attribute attr = TupleDescAttr(row->tts_tupleDescriptor, dist_attno - 1);
+		Datum		d = slot_getattr(row, dist_attno, &e->dist_null);
+		MemoryContext old_cxt = MemoryContextSwitchTo(history_cxt);
+
+		e->dist = e->dist_null ? (Datum) 0 : datumCopy(d, attr->attbyval, attr->attlen);
+		MemoryContextSwitchTo(old_cxt);
+	}
 	{
 		/* the ids and the key in one allocation */
 		Size		nids = nnew + 2 * (nadded + nremoved);
@@ -268,43 +284,42 @@ WriteBatch(Relation rel, ResultRelInfo *rri, EState *estate, BulkInsertState bis
 
 #define WRITE_BATCH 1000
 
+/* The relation that holds the history of the records of relid (a table, or a Citus shard). */
+static Oid
+HistoryTarget(Oid relid)
+{
+	return ConfigColocatedShard(TerritoryRelid("assignment_log"), relid);
+}
+
 /*
- * HistoryFlush
- *		Write the confirmed changes to territory.assignment_log; tentative ones stay.
+ * Write the confirmed changes whose history target is target, in the order they were noted:
+ * territory.assignment_log, or on a Citus cluster, for the changes of a shard of a managed table,
+ * the co-located shard of the distributed history on this node (with the records' distribution
+ * values in its column dist_value).
  */
-void
-HistoryFlush(void)
+static void
+WriteEntries(Oid target, const Oid *targets, Datum empty, Datum at, Datum xid, MemoryContext cxt)
 {
 	Relation	rel;
 	EState	   *estate;
 	ResultRelInfo *rri;
 	BulkInsertState bistate;
 	TupleTableSlot *slots[WRITE_BATCH];
-	MemoryContext cxt,
-				batch,
-				old;
+	MemoryContext batch = AllocSetContextCreate(cxt, "territory history batch", ALLOCSET_DEFAULT_SIZES);
 	CommandId	cid;
-	Datum		at;
-	Datum		xid;
-	Datum		empty;
-	Oid			seqid;
+	Oid			seqid = TerritoryRelid("assignment_log_id_seq");
+	AttrNumber	dist_attno;
 	int64		base = 0;
 	int32		block = HISTORY_BLOCK;
 	int32		i,
-				k,
 				nslots = 0,
 				nmade = 0;
 
-	if (nentries == ntentative || !IsTransactionState())
-		return;
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "territory history write",
-								ALLOCSET_DEFAULT_SIZES);
-	batch = AllocSetContextCreate(cxt, "territory history batch", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-
-	seqid = TerritoryRelid("assignment_log_id_seq");
-	rel = table_open(TerritoryRelid("assignment_log"), RowExclusiveLock);
-	if (RelationGetDescr(rel)->natts != LOG_NATTS)
+	rel = table_open(target, RowExclusiveLock);
+	dist_attno = RelationGetDescr(rel)->natts == LOG_NATTS + 1 ? LOG_NATTS + 1 : InvalidAttrNumber;
+	if ((RelationGetDescr(rel)->natts != LOG_NATTS && dist_attno == InvalidAttrNumber) ||
+		(dist_attno != InvalidAttrNumber &&
+		 strcmp(NameStr(TupleDescAttr(RelationGetDescr(rel), dist_attno - 1)->attname), "dist_value") != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("territory.assignment_log does not have the columns this library writes"),
@@ -315,23 +330,15 @@ HistoryFlush(void)
 	ExecOpenIndices(rri, false);
 	bistate = GetBulkInsertState();
 	cid = GetCurrentCommandId(true);
-	empty = PointerGetDatum(construct_empty_array(INT4OID));
-	at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 
-	for (i = 0, k = 0; i < nentries; i++)
+	for (i = 0; i < nentries; i++)
 	{
 		HistoryEntry *e = &entries[i];
 		TupleTableSlot *slot;
 		int32	   *added = e->ids + e->nterritories;
 		int32	   *removed = added + 2 * e->nadded;
 
-		if (e->tag != 0)
-		{
-			entries[k++] = *e;	/* tentative: stays */
-			continue;
-		}
-		if (e->dropped)
+		if (e->tag != 0 || e->dropped || targets[i] != target)
 			continue;
 		if (block == HISTORY_BLOCK)
 		{
@@ -349,7 +356,7 @@ HistoryFlush(void)
 		slot = slots[nslots++];
 		ExecClearTuple(slot);
 		MemoryContextSwitchTo(batch);
-		memset(slot->tts_isnull, 0, sizeof(bool) * LOG_NATTS);
+		memset(slot->tts_isnull, 0, sizeof(bool) * RelationGetDescr(rel)->natts);
 		slot->tts_values[LOG_ID] = Int64GetDatum(base + block++);
 		slot->tts_values[LOG_TBL] = ObjectIdGetDatum(ConfigLogicalRelid(e->relid));	/* a shard's table */
 		slot->tts_values[LOG_KEY] = CStringGetTextDatum(e->key);
@@ -360,6 +367,11 @@ HistoryFlush(void)
 		slot->tts_values[LOG_REMOVED_CAUSES] = IntArray(removed + e->nremoved, e->nremoved, empty);
 		slot->tts_values[LOG_AT] = at;
 		slot->tts_values[LOG_XID] = xid;
+		if (dist_attno != InvalidAttrNumber)
+		{
+			slot->tts_values[dist_attno - 1] = e->dist;
+			slot->tts_isnull[dist_attno - 1] = e->dist_null;
+		}
 		ExecStoreVirtualTuple(slot);
 		MemoryContextSwitchTo(cxt);
 	}
@@ -371,10 +383,63 @@ HistoryFlush(void)
 	ExecCloseIndices(rri);
 	FreeExecutorState(estate);
 	table_close(rel, NoLock);
+	MemoryContextDelete(batch);
+}
+
+/*
+ * HistoryFlush
+ *		Write the confirmed changes to territory.assignment_log; tentative ones stay.
+ */
+void
+HistoryFlush(void)
+{
+	MemoryContext cxt,
+				old;
+	Datum		at;
+	Datum		xid;
+	Datum		empty;
+	Oid		   *targets;		/* by entry */
+	Oid		   *distinct;
+	int32		ndistinct = 0;
+	int32		i,
+				k;
+
+	if (nentries == ntentative || !IsTransactionState())
+		return;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "territory history write",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	empty = PointerGetDatum(construct_empty_array(INT4OID));
+	at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
+
+	/* where each confirmed change goes: one relation, except on a Citus worker */
+	targets = palloc(sizeof(Oid) * nentries);
+	distinct = palloc(sizeof(Oid) * nentries);
+	for (i = 0; i < nentries; i++)
+	{
+		HistoryEntry *e = &entries[i];
+		int32		j;
+
+		targets[i] = InvalidOid;
+		if (e->tag != 0 || e->dropped)
+			continue;
+		targets[i] = i > 0 && entries[i - 1].relid == e->relid && OidIsValid(targets[i - 1])
+			? targets[i - 1] : HistoryTarget(e->relid);
+		for (j = ndistinct - 1; j >= 0 && distinct[j] != targets[i]; j--)
+			;
+		if (j < 0)
+			distinct[ndistinct++] = targets[i];
+	}
+	for (i = 0; i < ndistinct; i++)
+		WriteEntries(distinct[i], targets, empty, at, xid, cxt);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 
-	/* the written entries' memory goes when the buffer empties */
+	/* tentative changes stay; the written entries' memory goes when the buffer empties */
+	for (i = 0, k = 0; i < nentries; i++)
+		if (entries[i].tag != 0)
+			entries[k++] = entries[i];
 	nentries = k;
 	if (nentries == 0)
 		HistoryReset();

@@ -13,9 +13,11 @@
 #define CAUSE_RULE (-2)			/* removed: no rule gives it any more */
 #define CAUSE_DELETED (-3)
 
-extern void HistoryNote(Oid relid, const char *key, const int32 *old, const int32 *old_causes,
-						int32 nold, const int32 *new, const int32 *new_causes, int32 nnew,
-						bool insert);
+#include "executor/tuptable.h"
+
+extern void HistoryNote(Oid relid, TupleTableSlot *row, const char *key, const int32 *old,
+						const int32 *old_causes, int32 nold, const int32 *new, const int32 *new_causes,
+						int32 nnew, bool insert);
 extern void HistoryFlush(void);
 extern void HistoryInit(void);
 

@@ -63,6 +63,7 @@ _PG_init(void)
 	VisibilityInit();
 	PeriodInit();
 	TurnsInit();
+	ClusterInit();
 }
 
 /*

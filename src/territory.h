@@ -5,6 +5,7 @@
  * Components (one C file each):
  *		territory.c		module initialisation, cache invalidation signals
  *		config.c		configuration access: the relation holding a table's rows here
+ *		cluster.c		the grants of the extension's settings on every node of a Citus cluster
  *		hierarchy.c		the per-backend hierarchy cache and the hierarchy functions
  *		cycles.c		the check that keeps every hierarchy a forest
  *		rules.c			validation and compilation of rule criteria
@@ -60,6 +61,10 @@ extern char *ConfigTable(const char *relname);
 extern void ConfigRelcacheCallback(Oid relid);
 extern Oid	ConfigLogicalRelid(Oid relid);
 extern Oid	ConfigColocatedShard(Oid table, Oid relation);
+extern AttrNumber ConfigDistributionAttno(Oid relid);
+
+/* cluster.c */
+extern void ClusterInit(void);
 
 /* assign.c */
 extern void AssignRelcacheCallback(Oid relid);

@@ -221,11 +221,13 @@ CREATE VIEW territory.assignment_history AS
            CASE WHEN c.cause > 0 THEN c.cause END AS rule_id,
            l.at, l.xid
       FROM territory.assignment_log l
-     CROSS JOIN LATERAL (SELECT a.territory_id, 'added'::text AS action, a.cause
-                           FROM ROWS FROM (pg_catalog.unnest(l.added), pg_catalog.unnest(l.added_causes)) AS a(territory_id, cause)
-                         UNION ALL
-                         SELECT r.territory_id, 'removed'::text, r.cause
-                           FROM ROWS FROM (pg_catalog.unnest(l.removed), pg_catalog.unnest(l.removed_causes)) AS r(territory_id, cause)) c;
+     -- one unnest of both lists (no UNION: Citus pushes this down to the shards of a distributed history)
+     CROSS JOIN LATERAL (SELECT u.territory_id,
+                                CASE WHEN u.n <= pg_catalog.cardinality(l.added) THEN 'added' ELSE 'removed' END::text AS action,
+                                u.cause
+                           FROM ROWS FROM (pg_catalog.unnest(l.added OPERATOR(pg_catalog.||) l.removed),
+                                           pg_catalog.unnest(l.added_causes OPERATOR(pg_catalog.||) l.removed_causes))
+                                WITH ORDINALITY AS u(territory_id, cause, n)) c;
 COMMENT ON VIEW territory.assignment_history IS
     'Every change of a record''s territories, one territory per row: what was added or removed, why, when, by which transaction';
 COMMENT ON COLUMN territory.assignment_history.id IS 'Order of the changes (the territories one change added or removed share it)';

@@ -423,18 +423,24 @@ $$;
 COMMENT ON FUNCTION territory.unassign(regclass, text, int4) IS
     'Withdraw a manual assignment or exclusion: the record goes back to what the rules say';
 
+-- PL/pgSQL: Citus plans its query on a distributed history, which it cannot in an SQL function.
+-- The table is compared by name: each node of a Citus cluster writes its own OID of it.
 CREATE FUNCTION territory.territories_at(tbl regclass, key text, at timestamptz) RETURNS int4[]
-    LANGUAGE sql VOLATILE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        -- this transaction's own changes too
-        SELECT territory._flush_history();
-        SELECT coalesce((SELECT l.territories
-                           FROM territory.assignment_log l
-                          WHERE l.tbl = territories_at.tbl AND l.key = territories_at.key
-                            AND l.at <= territories_at.at
-                          ORDER BY l.id DESC
-                          LIMIT 1), '{}');
-    END;
+AS $$
+DECLARE
+    tbl_name text := tbl::text;
+BEGIN
+    -- this transaction's own changes too
+    PERFORM territory._flush_history();
+    RETURN coalesce((SELECT l.territories
+                       FROM territory.assignment_log l
+                      WHERE l.tbl = tbl_name::regclass AND l.key = territories_at.key
+                        AND l.at <= territories_at.at
+                      ORDER BY l.id DESC
+                      LIMIT 1), '{}');
+END
+$$;
 COMMENT ON FUNCTION territory.territories_at(regclass, text, timestamptz) IS
     'The territories a record was in at a point in time, from the assignment history';

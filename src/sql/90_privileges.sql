@@ -74,7 +74,8 @@ REVOKE ALL ON FUNCTION
     territory._sales_users_before_write(),
     territory.set_owner_assignment(int4, text),
     territory.enable_citus(),
-    territory._citus_check_managed(regclass, text, name, name, territory.managed_tables)
+    territory._citus_check_managed(regclass, text, name, name, territory.managed_tables),
+    territory._citus_distribute_history(regclass, text, int4)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
 GRANT SELECT ON territory.rule_runs, territory.rule_run_pending TO PUBLIC;

@@ -82,6 +82,17 @@ same_results('explain() says the same', $single, $db, $coordinator, $db, q{
 	SELECT * FROM territory.explain('deals', '501');
 	SELECT * FROM territory.explain('leads', '3');
 }, allow_empty => 1);
+# the history: every change of every record, in its order, and the as-of answers
+same_results('the history is the same', $single, $db, $coordinator, $db, q{
+	SELECT l.tbl::text, l.key, l.territories, l.added, l.added_causes, l.removed, l.removed_causes
+	  FROM territory.assignment_log l ORDER BY l.tbl::text, l.key, l.id;
+	SELECT h.tbl::text, h.key, h.territory_id, h.action, h.cause, h.rule_id
+	  FROM territory.assignment_history h ORDER BY h.tbl::text, h.key, h.id, h.territory_id, h.action;
+	SELECT k, territory.territories_at('accounts', k::text, now()), territory.territories_at('accounts', k::text, '-infinity')
+	  FROM unnest('{1, 7, 8, 20, 2004, 3002, 4001}'::int8[]) k ORDER BY k;
+	SELECT h.action, h.cause, count(*) FROM territory.assignment_history h
+	 WHERE h.tbl = 'deals'::text::regclass GROUP BY 1, 2 ORDER BY 1, 2;
+});
 isnt($coordinator->safe_psql($db, q{SELECT count(*) FROM accounts WHERE territories <> '{}'}), '0',
 	'the accounts have territories');
 

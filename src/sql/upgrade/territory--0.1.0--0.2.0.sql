@@ -1313,6 +1313,7 @@ DECLARE
     d_col text;
     a_method text;
     a_group int4;
+    local_tbl regclass;
 BEGIN
     IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
         RETURN false;
@@ -1320,6 +1321,17 @@ BEGIN
     EXECUTE q INTO d_method, d_group, d_col USING tbl;
     IF acct.tbl IS NOT NULL THEN
         EXECUTE q INTO a_method, a_group USING acct.tbl;
+    END IF;
+    -- the managed tables are all distributed or all not: the history is one table
+    EXECUTE 'SELECT m.tbl FROM territory.managed_tables m
+              WHERE (m.tbl = ANY (SELECT p.logicalrelid FROM pg_dist_partition p)) <> $1 LIMIT 1'
+       INTO local_tbl USING d_method IS NOT NULL;
+    IF local_tbl IS NOT NULL THEN
+        RAISE EXCEPTION '% is %distributed, and the managed table % is %', tbl,
+            CASE WHEN d_method IS NULL THEN 'not ' ELSE '' END, local_tbl,
+            CASE WHEN d_method IS NULL THEN 'distributed' ELSE 'not' END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'On a cluster, every managed table is distributed, co-located with the others.';
     END IF;
     IF d_method IS NULL THEN
         IF a_method IS NOT NULL THEN
@@ -1357,6 +1369,7 @@ BEGIN
                                     tbl, tbl, account, acct.tbl);
         END IF;
     END IF;
+    PERFORM territory._citus_distribute_history(tbl, d_col, d_group);
     -- Citus creates the triggers on the shards only when told that they are safe
     PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
     RETURN true;
@@ -1368,3 +1381,90 @@ REVOKE ALL ON FUNCTION
     territory._reassigning(name, text),
     territory._citus_check_managed(regclass, text, name, name, territory.managed_tables)
 FROM PUBLIC;
+
+CREATE FUNCTION territory._citus_distribute_history(tbl regclass, col text, grp int4) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h_group int4;
+    coltype text;
+    failed text;
+BEGIN
+    EXECUTE 'SELECT p.colocationid FROM pg_dist_partition p WHERE p.logicalrelid = ''territory.assignment_log''::regclass'
+       INTO h_group;
+    IF h_group IS NOT NULL THEN
+        IF h_group <> grp THEN
+            RAISE EXCEPTION '% is not co-located with the distributed managed tables', tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'Their history is one distributed table, co-located with them.',
+                      HINT = format('Distribute it with colocate_with => %L.',
+                                    (SELECT min(m.tbl::text) FROM territory.managed_tables m));
+        END IF;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT FROM territory.assignment_log) THEN
+        RAISE EXCEPTION 'the history holds changes of tables that are not distributed'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Distributed managed tables write their history to a distributed table, which starts empty.',
+                  HINT = 'Manage distributed tables in a database whose territory.assignment_log is empty.';
+    END IF;
+    SELECT format_type(a.atttypid, a.atttypmod) INTO coltype
+      FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col;
+    EXECUTE format('ALTER TABLE territory.assignment_log ADD COLUMN dist_value %s', coltype);
+    -- the workers' copies (their CREATE EXTENSION made them) become the table's shells there
+    SELECT string_agg(format('%s:%s: %s', w.nodename, w.nodeport, w.result), '; ') INTO failed
+      FROM run_command_on_workers(format('ALTER TABLE territory.assignment_log ADD COLUMN IF NOT EXISTS dist_value %s',
+                                         coltype)) w
+     WHERE NOT w.success;
+    IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'could not add the history''s distribution column on the workers: %', failed
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- one connection per node for the rest of the transaction: manage_table() writes the
+    -- configuration's reference tables, which Citus refuses after a parallel operation
+    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    PERFORM create_distributed_table('territory.assignment_log', 'dist_value', colocate_with => tbl::text);
+END
+$$;
+COMMENT ON FUNCTION territory._citus_distribute_history(regclass, text, int4) IS
+    'Internal: distributes the history, co-located with the distributed managed tables';
+
+CREATE OR REPLACE FUNCTION territory.territories_at(tbl regclass, key text, at timestamptz) RETURNS int4[]
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl_name text := tbl::text;
+BEGIN
+    -- this transaction's own changes too
+    PERFORM territory._flush_history();
+    RETURN coalesce((SELECT l.territories
+                       FROM territory.assignment_log l
+                      WHERE l.tbl = tbl_name::regclass AND l.key = territories_at.key
+                        AND l.at <= territories_at.at
+                      ORDER BY l.id DESC
+                      LIMIT 1), '{}');
+END
+$$;
+COMMENT ON FUNCTION territory.territories_at(regclass, text, timestamptz) IS
+    'The territories a record was in at a point in time, from the assignment history';
+
+-- the history view without UNION (Citus pushes it down to a distributed history)
+CREATE OR REPLACE VIEW territory.assignment_history AS
+    SELECT l.id, l.tbl, l.key, c.territory_id, c.action,
+           CASE WHEN c.cause > 0 OR c.cause = -2 THEN 'rule'
+                WHEN c.cause = 0 THEN 'manual'
+                WHEN c.cause = -1 THEN 'inherited'
+                ELSE 'deleted' END AS cause,
+           CASE WHEN c.cause > 0 THEN c.cause END AS rule_id,
+           l.at, l.xid
+      FROM territory.assignment_log l
+     -- one unnest of both lists (no UNION: Citus pushes this down to the shards of a distributed history)
+     CROSS JOIN LATERAL (SELECT u.territory_id,
+                                CASE WHEN u.n <= pg_catalog.cardinality(l.added) THEN 'added' ELSE 'removed' END::text AS action,
+                                u.cause
+                           FROM ROWS FROM (pg_catalog.unnest(l.added OPERATOR(pg_catalog.||) l.removed),
+                                           pg_catalog.unnest(l.added_causes OPERATOR(pg_catalog.||) l.removed_causes))
+                                WITH ORDINALITY AS u(territory_id, cause, n)) c;
+REVOKE ALL ON FUNCTION territory._citus_distribute_history(regclass, text, int4) FROM PUBLIC;

@@ -8,11 +8,13 @@ package CitusCluster;
 use strict;
 use warnings;
 use Exporter 'import';
+use File::Basename qw(dirname);
+use TerritoryServer ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(citus_servers);
+our @EXPORT = qw(citus_servers load_scenario);
 
 # Returns ($single, $coordinator, @workers), started, the extensions created.
 sub citus_servers
@@ -42,6 +44,8 @@ max_prepared_transactions = 20
 wal_level = logical
 log_statement = none
 log_error_verbosity = verbose
+# SET LOCAL territory."user" on the coordinator reaches the workers (Citus's documented setting)
+citus.propagate_set_commands = 'local'
 });
 		# the nodes connect to each other over TCP loopback
 		$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
@@ -62,6 +66,32 @@ log_error_verbosity = verbose
 		'the coordinator has two workers');
 	$coordinator->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION territory');
 	return ($single, $coordinator, @workers);
+}
+
+# The scenario of the managed-table tests, on the server and through the coordinator: the
+# configuration (config.sql), enable_citus() on the cluster, the application's tables
+# (schema.sql: distributed on the cluster) and their records (records.sql).
+sub load_scenario
+{
+	my ($db, $single, $coordinator) = @_;
+	my $dir = dirname(__FILE__) . '/..';
+	my @steps = (
+		[ 'the configuration is written', "$dir/config.sql", '', '' ],
+		[ 'the configuration is on every node', undef, '', 'SET client_min_messages = warning; SELECT territory.enable_citus();' ],
+		[ 'the tables are made, managed and ruled', "$dir/schema.sql", "\\set distributed off\n", "\\set distributed on\n" ],
+		[ 'the records are written', "$dir/records.sql", '', '' ]);
+	for my $step (@steps)
+	{
+		my ($what, $file, $single_pre, $cluster_pre) = @$step;
+		my $sql = defined $file ? slurp_file($file) : '';
+		for my $node ($single, $coordinator)
+		{
+			my $text = ($node == $single ? $single_pre : $cluster_pre) . $sql;
+			next if $text eq '';
+			my ($ret, $out, $err) = TerritoryServer::run_sql($node, $db, $text);
+			is($ret, 0, $node->name . ": $what") or diag($err);
+		}
+	}
 }
 
 1;

@@ -1,0 +1,97 @@
+# Visibility on tables that Citus distributes answers as on one server.  The scenario of the
+# managed-table tests (config.sql, schema.sql, records.sql: one server, and a cluster whose
+# tables are distributed); the policies enabled on every managed table; an application role that
+# sets territory."user" with SET LOCAL (citus.propagate_set_commands = 'local' takes it to the
+# workers).  For every sales user and one unknown key, what the role sees of each table, the
+# hierarchy functions per row in WHERE, GROUP BY and INSERT ... SELECT, and the forecast are the
+# same through the coordinator as on the server.  Skipped when Citus is not installed.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/../servers/lib";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use TerritoryServer;
+use lib "$FindBin::RealBin/lib";
+use CitusCluster;
+
+my $db = 'crm';
+my ($single, $coordinator, @workers) = citus_servers($db);
+load_scenario($db, $single, $coordinator);
+
+my $roles = q{
+	SET client_min_messages = warning;
+	CREATE ROLE crm_app LOGIN;
+	GRANT USAGE ON SCHEMA public TO crm_app;
+	GRANT SELECT, INSERT, UPDATE, DELETE ON accounts, contacts, deals, leads TO crm_app;
+	GRANT SET ON PARAMETER "territory.user" TO crm_app;
+	SELECT territory.enable_visibility(t) FROM unnest('{accounts,contacts,deals,leads}'::regclass[]) t;
+	CREATE TABLE account_paths (id bigint NOT NULL, path text, depth int4);
+};
+for my $node ($single, $coordinator)
+{
+	my ($ret, $out, $err) = run_sql($node, $db, $roles
+		  . ($node == $coordinator ? q{SELECT create_distributed_table('account_paths', 'id', colocate_with => 'accounts');} : ''));
+	is($ret, 0, $node->name . ': the application role, the policies') or diag($err);
+}
+
+my $answers = '';
+for my $k (qw(olga vera emma dave fred adam wes kim zed nobody))
+{
+	$answers .= qq{
+	BEGIN; SET LOCAL ROLE crm_app; SET LOCAL territory."user" = '$k';
+	SELECT '$k', territory.current_user_id(), (SELECT count(*) FROM accounts), (SELECT coalesce(sum(id), 0) FROM accounts),
+	       (SELECT count(*) FROM contacts), (SELECT count(*) FROM deals), (SELECT coalesce(sum(amount), 0) FROM deals),
+	       (SELECT count(*) FROM leads);
+	SELECT id, territories FROM accounts ORDER BY id;
+	SELECT account_id, id, territory_id FROM deals ORDER BY account_id, id;
+	SELECT id FROM leads ORDER BY id;
+	COMMIT;};
+}
+same_results('every user sees through the application role what they see on one server', $single, $db, $coordinator, $db, $answers);
+
+# and the answers are not empty: a user sees some accounts but not all, one who sees all sees all
+my %seen;
+for my $k (qw(olga dave nobody))
+{
+	$seen{$k} = $coordinator->safe_psql($db, qq{BEGIN; SET LOCAL ROLE crm_app; SET LOCAL territory."user" = '$k';
+		SELECT count(*) FROM accounts; COMMIT;});
+}
+is($seen{olga}, $coordinator->safe_psql($db, 'SELECT count(*) FROM accounts'), 'a user who sees all sees every account');
+ok($seen{dave} > 0 && $seen{dave} < $seen{olga}, "a restricted user sees some accounts ($seen{dave} of $seen{olga})");
+is($seen{nobody}, '0', 'an unknown key sees nothing');
+isnt($coordinator->safe_psql($db, q{BEGIN; SET LOCAL ROLE crm_app; SET LOCAL territory."user" = 'dave';
+	SELECT coalesce(sum(f.pipeline + f.best_case + f.commit + f.closed_won), 0) FROM territory.forecast('2026') f; COMMIT;}), '0',
+	'a restricted user\'s forecast is not all zeros');
+
+# the hierarchy functions per row of distributed queries
+my $functions = q{
+	SELECT territory.path(a.territories[1]), territory.depth(a.territories[1]), count(*)
+	  FROM accounts a WHERE a.territories <> '{}' GROUP BY 1, 2 ORDER BY 1, 2;
+	SELECT a.id FROM accounts a, territory.territories e
+	 WHERE e.code = 'EMEA' AND e.model_id = territory.active_model()
+	   AND EXISTS (SELECT FROM unnest(a.territories) t WHERE territory.is_ancestor(e.id, t)) ORDER BY a.id;
+	SELECT d.territory_id, territory.path(d.territory_id), count(*), sum(d.amount)
+	  FROM deals d GROUP BY 1 ORDER BY 1 NULLS LAST;
+	INSERT INTO account_paths SELECT a.id, territory.path(a.territories[1]), territory.depth(a.territories[1]) FROM accounts a;
+	SELECT path, depth, count(*) FROM account_paths GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2;
+};
+same_results('the hierarchy functions per row in WHERE, GROUP BY and INSERT ... SELECT', $single, $db, $coordinator, $db, $functions);
+
+my $forecast = '';
+for my $k (qw(olga vera emma dave fred nobody))
+{
+	$forecast .= qq{
+	BEGIN; SET LOCAL ROLE crm_app; SET LOCAL territory."user" = '$k';
+	SELECT '$k', f.* FROM territory.forecast('2026') f ORDER BY 2, 3, 4;
+	COMMIT;};
+}
+same_results('the forecast of every user', $single, $db, $coordinator, $db, $forecast);
+
+for my $node ($single, $coordinator, @workers)
+{
+	no_crash_since($node, 0, $node->name . ': no backend crashed');
+}
+$_->stop for ($coordinator, @workers, $single);
+done_testing();
