@@ -81,6 +81,7 @@ CREATE FUNCTION territory.clone_model(source int4, name text) RETURNS int4
 AS $$
 DECLARE
     clone_id int4;
+    c record;
 BEGIN
     IF source IS NULL THEN
         RAISE EXCEPTION 'source model must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -90,9 +91,10 @@ BEGIN
     -- new ids first, so that every row can name its new parent in one statement
     INSERT INTO territory.territories (id, model_id, parent_id, name, code, type_id, description, owner_assignment)
     WITH map AS MATERIALIZED (
-        SELECT t.id AS old_id, nextval('territory.territories_id_seq')::int4 AS new_id
-          FROM territory.territories t
-         WHERE t.model_id = clone_model.source
+        -- new ids in the order of the old ones, whatever order the rows are stored in
+        SELECT o.id AS old_id, nextval('territory.territories_id_seq')::int4 AS new_id
+          FROM (SELECT t.id FROM territory.territories t WHERE t.model_id = clone_model.source
+                 ORDER BY t.id OFFSET 0) o
     )
     SELECT m.new_id, clone_id, pm.new_id, t.name, t.code, t.type_id, t.description, t.owner_assignment
       FROM territory.territories t
@@ -100,18 +102,25 @@ BEGIN
       LEFT JOIN map pm ON pm.old_id = t.parent_id
      ORDER BY m.new_id;
     -- rules and manual assignments follow their territories (same codes in the new model); the
-    -- criteria are printed back schema-qualified where needed, so they resolve as they did
-    INSERT INTO territory.rules (territory_id, tbl, name, criteria, expr, apply_to_children, active)
-    SELECT n.id, r.tbl, r.name, territory._rule_source(r.tbl, r.expr), '', r.apply_to_children, r.active
-      FROM territory.rules r
-      JOIN territory.territories o ON o.id = r.territory_id AND o.model_id = clone_model.source
-      JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code
-     ORDER BY r.id;
-    INSERT INTO territory.manual_assignments (tbl, key, territory_id, action)
-    SELECT m.tbl, m.key, n.id, m.action
-      FROM territory.manual_assignments m
-      JOIN territory.territories o ON o.id = m.territory_id AND o.model_id = clone_model.source
-      JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code;
+    -- criteria are printed back schema-qualified where needed, so they resolve as they did.  One
+    -- row per INSERT: their table (regclass) is then sent to a Citus cluster's nodes by name,
+    -- where INSERT ... SELECT would send this node's OID
+    FOR c IN SELECT n.id AS territory_id, r.tbl, r.name, territory._rule_source(r.tbl, r.expr) AS criteria,
+                    r.apply_to_children, r.active
+               FROM territory.rules r
+               JOIN territory.territories o ON o.id = r.territory_id AND o.model_id = clone_model.source
+               JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code
+              ORDER BY r.id LOOP
+        INSERT INTO territory.rules (territory_id, tbl, name, criteria, expr, apply_to_children, active)
+            VALUES (c.territory_id, c.tbl, c.name, c.criteria, '', c.apply_to_children, c.active);
+    END LOOP;
+    FOR c IN SELECT m.tbl, m.key, n.id AS territory_id, m.action
+               FROM territory.manual_assignments m
+               JOIN territory.territories o ON o.id = m.territory_id AND o.model_id = clone_model.source
+               JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code LOOP
+        INSERT INTO territory.manual_assignments (tbl, key, territory_id, action)
+            VALUES (c.tbl, c.key, c.territory_id, c.action);
+    END LOOP;
     -- and so do memberships and access levels
     INSERT INTO territory.members (territory_id, user_id, role, rotation, valid_from, valid_to)
     SELECT n.id, m.user_id, m.role, m.rotation, m.valid_from, m.valid_to

@@ -82,73 +82,47 @@ BEGIN
         RETURN run.id;
     END IF;
     INSERT INTO territory.rule_runs (tbl, batch_size, total)
-        VALUES (tbl, batch_size, greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = tbl), 0)::int8)
+        VALUES (tbl, batch_size, (territory._table_size(tbl)).reltuples)
         RETURNING * INTO run;
     RETURN run.id;
 END
 $$;
 COMMENT ON FUNCTION territory._run_start(regclass, int4) IS 'Internal: starts or resumes the rule run of a table';
 
--- Internal: one batch of a run; true when the run is finished.
-CREATE FUNCTION territory._run_batch(run_id int8) RETURNS bool
+-- Internal: the rows of blocks [first_block, end_block) of rel, the table tbl or on a Citus
+-- cluster one of its shards, assigned again: n rows read, nchanged of them with new territories,
+-- pending the keys of those locked by another transaction (not waited for).
+--
+-- The rows are read in physical order (a TID range scan: no index) in one pass that keeps only
+-- the records whose territories change; those are written next.  A record written since (by a
+-- writer, or by this run) may move to a later block and be read again: it is then found
+-- unchanged.  Rows another transaction has locked are skipped, never waited for (a batch holds
+-- the locks of the rows it wrote: waiting could deadlock with a writer); the run assigns them one
+-- by one at the end of the pass.  A row that changed since the batch read it is recomputed by the
+-- assignment trigger, which sees the write.
+CREATE FUNCTION territory._run_rows(rel regclass, tbl regclass, first_block int8, end_block int8,
+                                    OUT n int8, OUT nchanged int8, OUT pending text[])
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    k int4[] := territory._config_lock_key();
-    run territory.rule_runs;
-    mt territory.managed_tables;
-    keytype text;
-    n int8;
-    nchanged int8;
+    mt territory.managed_tables := territory._managed(tbl);
+    keytype text := territory._key_type(tbl);
     keys text[];
     news text[];
-    nblocks int8;
-    step int8;
 BEGIN
-    -- no configuration change commits while this batch runs
-    PERFORM pg_advisory_xact_lock_shared(k[1], k[2]);
-    SELECT * INTO run FROM territory.rule_runs r WHERE r.id = run_id FOR UPDATE;
-    IF run.restart THEN
-        RAISE NOTICE 'territory: %: the configuration changed during the run; starting pass %', run.tbl, run.passes + 1;
-        UPDATE territory.rule_runs r
-           SET restart = false, passes = r.passes + 1, processed = 0, next_block = 0, scanned = false,
-               total = greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = run.tbl), 0)::int8
-         WHERE r.id = run_id
-        RETURNING * INTO run;
-        DELETE FROM territory.rule_run_pending p WHERE p.run_id = _run_batch.run_id;
-    END IF;
-    IF run.scanned THEN
-        RETURN true;
-    END IF;
-    mt := territory._managed(run.tbl);
-    keytype := territory._key_type(run.tbl);
-    -- blocks per batch, from the table's rows per block (the statistics, else a guess)
-    nblocks := pg_relation_size(run.tbl) / current_setting('block_size')::int8;
-    step := greatest(1, ceil(run.batch_size / coalesce(
-        (SELECT c.reltuples / c.relpages FROM pg_class c WHERE c.oid = run.tbl AND c.relpages > 0 AND c.reltuples > 0),
-        50)))::int8;
-
-    -- The batch: the next blocks of the table, about batch_size records, read in physical order
-    -- (a TID range scan: no index) in one pass that keeps only the records whose territories
-    -- change; those are written next.  A record written since (by a writer, or by this run) may
-    -- move to a later block and be read again: it is then found unchanged.  Rows another transaction
-    -- has locked are skipped, never waited for (a batch holds the locks of the rows it wrote:
-    -- waiting could deadlock with a writer); they are noted as pending and assigned one by one at
-    -- the end of the pass.  A row that changed since the batch read it is recomputed by the
-    -- assignment trigger, which sees the write.
     EXECUTE format($q$
         SELECT count(*),
                array_agg(s.k::text) FILTER (WHERE s.cur IS DISTINCT FROM s.new),
                array_agg(s.new::text) FILTER (WHERE s.cur IS DISTINCT FROM s.new)
           FROM (SELECT t.%1$I AS k, t.%2$I AS cur, (territory.compute_territories(%3$L::regclass, t))%4$s AS new
-                  FROM %3$s t
+                  FROM %5$s t
                  WHERE t.ctid >= $1::pg_catalog.tid AND t.ctid < $2::pg_catalog.tid
                 OFFSET 0) s$q$,   -- not flattened: the territories are computed once per record
-        mt.key_column, mt.territory_column, run.tbl,
-        CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END)
+        mt.key_column, mt.territory_column, tbl,
+        CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END, rel)
         INTO n, keys, news
-        USING format('(%s,0)', run.next_block), format('(%s,0)', run.next_block + step);
+        USING format('(%s,0)', first_block), format('(%s,0)', end_block);
     nchanged := 0;
     IF keys IS NOT NULL THEN
         EXECUTE format($q$
@@ -163,23 +137,65 @@ BEGIN
                   FROM batch b JOIN locked l ON l.k = b.k
                  WHERE t.%1$I = b.k
                 RETURNING 1
-            ), pending AS (
-                INSERT INTO territory.rule_run_pending (run_id, key)
-                SELECT $3, b.k::text FROM batch b
-                 WHERE b.k NOT IN (SELECT l.k FROM locked l)
-                RETURNING 1
             )
-            SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM pending)$q$,
-            mt.key_column, mt.territory_column, run.tbl, keytype,
+            SELECT (SELECT count(*) FROM upd),
+                   (SELECT array_agg(b.k::text) FROM batch b WHERE b.k NOT IN (SELECT l.k FROM locked l))$q$,
+            mt.key_column, mt.territory_column, rel, keytype,
             CASE WHEN mt.kind = 'deal' THEN 'pg_catalog.int4' ELSE 'pg_catalog.int4[]' END)
-            INTO nchanged
-            USING keys, news, run_id;
+            INTO nchanged, pending
+            USING keys, news;
+        nchanged := nchanged + coalesce(cardinality(pending), 0);
     END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._run_rows(regclass, regclass, int8, int8) IS
+    'Internal: assigns the rows of a range of blocks of a table (or of a Citus shard of it) again';
+
+-- Internal: one batch of a run; true when the run is finished.  A batch is the next blocks of
+-- the table, about batch_size records; of a table that Citus distributes, the same blocks of
+-- every shard, each on its node (territory._citus_run_rows()).
+CREATE FUNCTION territory._run_batch(run_id int8) RETURNS bool
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k int4[] := territory._config_lock_key();
+    run territory.rule_runs;
+    n int8;
+    nchanged int8;
+    pending text[];
+    size record;
+    step int8;
+BEGIN
+    -- no configuration change commits while this batch runs
+    PERFORM pg_advisory_xact_lock_shared(k[1], k[2]);
+    SELECT * INTO run FROM territory.rule_runs r WHERE r.id = run_id FOR UPDATE;
+    IF run.restart THEN
+        RAISE NOTICE 'territory: %: the configuration changed during the run; starting pass %', run.tbl, run.passes + 1;
+        UPDATE territory.rule_runs r
+           SET restart = false, passes = r.passes + 1, processed = 0, next_block = 0, scanned = false,
+               total = (territory._table_size(run.tbl)).reltuples
+         WHERE r.id = run_id
+        RETURNING * INTO run;
+        DELETE FROM territory.rule_run_pending p WHERE p.run_id = _run_batch.run_id;
+    END IF;
+    IF run.scanned THEN
+        RETURN true;
+    END IF;
+    -- blocks per batch, from the table's rows per block (the statistics, else a guess)
+    size := territory._table_size(run.tbl);
+    step := greatest(1, ceil(run.batch_size / coalesce(size.rows_per_block, 50)))::int8;
+    IF size.distributed THEN
+        SELECT * INTO n, nchanged, pending FROM territory._citus_run_rows(run.tbl, run.next_block, run.next_block + step);
+    ELSE
+        SELECT * INTO n, nchanged, pending FROM territory._run_rows(run.tbl, run.tbl, run.next_block, run.next_block + step);
+    END IF;
+    INSERT INTO territory.rule_run_pending (run_id, key) SELECT run_id, p FROM unnest(pending) p;
 
     UPDATE territory.rule_runs r
        SET processed = r.processed + n, changed = r.changed + coalesce(nchanged, 0),
            next_block = r.next_block + step, updated_at = clock_timestamp(),
-           scanned = r.next_block + step >= nblocks
+           scanned = r.next_block + step >= size.blocks
      WHERE r.id = run_id
     RETURNING * INTO run;
     RAISE NOTICE '%', format('territory: %s: %s of about %s records (%s%%), %s changed', run.tbl, run.processed,
@@ -191,6 +207,28 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION territory._run_batch(int8) IS 'Internal: one batch of a rule run; true when the pass has scanned every record';
+
+-- Internal: a table's size for a rule run: its blocks, rows per block (NULL before statistics)
+-- and estimated rows; of a table that Citus distributes, the largest shard's blocks and the
+-- shards' statistics (territory._citus_table_size()).
+CREATE FUNCTION territory._table_size(tbl regclass, OUT distributed bool, OUT blocks int8,
+                                      OUT rows_per_block float8, OUT reltuples int8)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF territory._citus_distributed(tbl) THEN
+        SELECT true, s.* INTO distributed, blocks, rows_per_block, reltuples FROM territory._citus_table_size(tbl) s;
+        RETURN;
+    END IF;
+    distributed := false;
+    blocks := pg_relation_size(tbl) / current_setting('block_size')::int8;
+    SELECT c.reltuples / c.relpages INTO rows_per_block
+      FROM pg_class c WHERE c.oid = tbl AND c.relpages > 0 AND c.reltuples > 0;
+    reltuples := greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = tbl), 0)::int8;
+END
+$$;
+COMMENT ON FUNCTION territory._table_size(regclass) IS 'Internal: blocks and rows of a table, for a rule run';
 
 -- Internal: assign one record a batch had to skip (locked by a writer then); waits for it now,
 -- holding no other row lock.  False when none is left, or when a configuration change asks for
@@ -383,14 +421,19 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     FOR mt IN SELECT * FROM territory.managed_tables m WHERE m.kind IN ('account', 'lead') ORDER BY m.tbl::oid LOOP
-        RETURN QUERY EXECUTE format($q$
-            SELECT %1$L::regclass, x.k::text, x.cur, x.new
+        -- the table named here: a regclass computed where Citus runs the query would come back
+        -- as the OID of that node
+        tbl := mt.tbl;
+        FOR key, current, proposed IN EXECUTE format($q$
+            SELECT x.k::text, x.cur, x.new
               FROM (SELECT t.%2$I AS k, t.%3$I AS cur,
                            territory._compute_territories_in(%1$L::regclass, t, $1) AS new
                       FROM %1$s t) x
              WHERE x.cur IS DISTINCT FROM x.new
              ORDER BY x.k$q$, mt.tbl, mt.key_column, mt.territory_column)
-            USING model;
+            USING model LOOP
+            RETURN NEXT;
+        END LOOP;
     END LOOP;
 END
 $$;
@@ -414,17 +457,30 @@ BEGIN
                   HINT = 'Clone it with territory.clone_model() and activate the clone.';
     END IF;
     -- one transaction: the previous model is archived, this one active, every record reassigned
+    -- (on a Citus cluster over one connection per node, which sees the change of the models)
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
     UPDATE territory.models m SET state = 'archived' WHERE m.state = 'active';
     UPDATE territory.models m SET state = 'active' WHERE m.id = activate_model.model;
     -- accounts and leads; contacts and deals follow their accounts, deals without one their rules
     FOR mt IN SELECT * FROM territory.managed_tables m WHERE m.kind IN ('account', 'lead', 'deal')
                ORDER BY array_position('{account,lead,deal}'::text[], m.kind), m.tbl::oid LOOP
+        -- the rows the new model moves, recomputed by the assignment trigger.  Citus refuses a
+        -- function of the row in an UPDATE: a distributed table's rows are all recomputed there
+        -- (on its shards, where the trigger sees the model activated above over the one
+        -- connection per node), and those that do not move are left as they are
+        IF territory._citus_distributed(mt.tbl) THEN
+            EXECUTE format('UPDATE %s t SET %s', mt.tbl, territory._reassigning(mt.territory_column, mt.kind));
+            GET DIAGNOSTICS n = ROW_COUNT;
+            RAISE NOTICE 'territory: %: % records assigned again', mt.tbl, n;
+            CONTINUE;
+        END IF;
         EXECUTE format($q$
-            UPDATE %1$s t SET %2$I = x.new
-              FROM (SELECT s.%3$I AS k, (territory.compute_territories(%1$L::regclass, s))%4$s AS new, s.%2$I AS cur
-                      FROM %1$s s) x
-             WHERE t.%3$I = x.k AND x.cur IS DISTINCT FROM x.new$q$,
-            mt.tbl, mt.territory_column, mt.key_column, CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END);
+            UPDATE %1$s t SET %2$s
+             WHERE t.%3$I IS DISTINCT FROM (territory.compute_territories(%4$L::regclass, t))%5$s$q$,
+            mt.tbl, territory._reassigning(mt.territory_column, mt.kind), mt.territory_column, mt.tbl,
+            CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END);
         GET DIAGNOSTICS n = ROW_COUNT;
         RAISE NOTICE 'territory: %: % records changed territories', mt.tbl, n;
     END LOOP;

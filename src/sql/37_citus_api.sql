@@ -210,3 +210,82 @@ END
 $$;
 COMMENT ON FUNCTION territory._citus_distribute_history(regclass, text, int4) IS
     'Internal: distributes the history, co-located with the distributed managed tables';
+
+-- Internal: whether Citus distributes the table (by hash: the managed tables of a cluster).
+CREATE FUNCTION territory._citus_distributed(tbl regclass) RETURNS bool
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found bool;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = $1 AND p.partmethod = ''h'')'
+       INTO found USING tbl;
+    RETURN found;
+END
+$$;
+COMMENT ON FUNCTION territory._citus_distributed(regclass) IS 'Internal: whether Citus distributes a table by hash';
+
+-- Internal: the size of a distributed table for a rule run: the largest shard's blocks, the
+-- rows per block and the rows of all shards (from each shard's statistics).
+CREATE FUNCTION territory._citus_table_size(tbl regclass, OUT blocks int8, OUT rows_per_block float8,
+                                            OUT reltuples int8)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE $q$
+        SELECT coalesce(max((r.result::json ->> 'blocks')::int8), 0),
+               sum((r.result::json ->> 'tuples')::float8) / nullif(sum((r.result::json ->> 'pages')::float8), 0),
+               coalesce(sum(greatest((r.result::json ->> 'tuples')::float8, 0)), 0)::int8
+          FROM run_command_on_shards($1,
+                 $c$SELECT json_build_object('blocks', pg_relation_size('%s') / current_setting('block_size')::int8,
+                                             'tuples', c.reltuples, 'pages', c.relpages)
+                      FROM pg_class c WHERE c.oid = '%1$s'::regclass$c$) r$q$
+       INTO blocks, rows_per_block, reltuples USING tbl;
+END
+$$;
+COMMENT ON FUNCTION territory._citus_table_size(regclass) IS
+    'Internal: blocks and rows of a distributed table''s shards, for a rule run';
+
+-- Internal: a batch of a rule run on a distributed table: the blocks [first_block, end_block)
+-- of every shard, assigned again on the shard's node (territory._run_rows() on the shard, run by
+-- run_command_on_shards(): in the node's own transaction, committed before the batch's; a
+-- batch run again after a failure finds its rows unchanged).
+CREATE FUNCTION territory._citus_run_rows(tbl regclass, first_block int8, end_block int8,
+                                          OUT n int8, OUT nchanged int8, OUT pending text[])
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    failed text;
+BEGIN
+    n := 0;
+    nchanged := 0;
+    pending := '{}';
+    FOR r IN EXECUTE 'SELECT s.shardid, s.success, s.result FROM run_command_on_shards($1, $2) s'
+        USING tbl, format('SELECT to_json(b) FROM territory._run_rows(''%%s'', %L, %s, %s) b', tbl, first_block, end_block)
+    LOOP
+        IF NOT r.success THEN
+            failed := coalesce(failed || '; ', '') || format('shard %s: %s', r.shardid, r.result);
+            CONTINUE;
+        END IF;
+        n := n + (r.result::json ->> 'n')::int8;
+        nchanged := nchanged + (r.result::json ->> 'nchanged')::int8;
+        IF json_typeof(r.result::json -> 'pending') = 'array' THEN
+            pending := pending || ARRAY(SELECT json_array_elements_text(r.result::json -> 'pending'));
+        END IF;
+    END LOOP;
+    IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'a batch of the rule run of % failed on shards: %', tbl, failed
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'CALL territory.run_rules() again: it resumes the run.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._citus_run_rows(regclass, int8, int8) IS
+    'Internal: a batch of a rule run on every shard of a distributed table';

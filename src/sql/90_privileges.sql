@@ -52,6 +52,8 @@ REVOKE ALL ON FUNCTION
     territory._run_tables(regclass),
     territory._run_start(regclass, int4),
     territory._run_batch(int8),
+    territory._run_rows(regclass, regclass, int8, int8),
+    territory._table_size(regclass),
     territory._run_pending(int8),
     territory._run_finish(int8),
     territory.compute_territories(regclass, record),
@@ -75,7 +77,10 @@ REVOKE ALL ON FUNCTION
     territory.set_owner_assignment(int4, text),
     territory.enable_citus(),
     territory._citus_check_managed(regclass, text, name, name, territory.managed_tables),
-    territory._citus_distribute_history(regclass, text, int4)
+    territory._citus_distribute_history(regclass, text, int4),
+    territory._citus_distributed(regclass),
+    territory._citus_table_size(regclass),
+    territory._citus_run_rows(regclass, int8, int8)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE territory.run_rules(regclass, int4) FROM PUBLIC;
 GRANT SELECT ON territory.rule_runs, territory.rule_run_pending TO PUBLIC;

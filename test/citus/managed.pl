@@ -93,6 +93,56 @@ same_results('the history is the same', $single, $db, $coordinator, $db, q{
 	SELECT h.action, h.cause, count(*) FROM territory.assignment_history h
 	 WHERE h.tbl = 'deals'::text::regclass GROUP BY 1, 2 ORDER BY 1, 2;
 });
+# run_rules(): a rule added and one switched off change nothing until the run; a run interrupted
+# after its first batch is resumed
+my $rerun = q{
+	SET client_min_messages = warning;
+	SELECT territory.add_rule(t.id, $$country = 'JP' OR billing_postal_code LIKE '1%'$$, 'Asia and ones')
+	  FROM territory.territories t WHERE t.code = 'AMER' AND t.model_id = territory.active_model();
+	SELECT territory.set_rule_active(r.id, false) FROM territory.rules r WHERE r.name = 'France mid';
+	SELECT territory._run_batch(territory._run_start('accounts', 40));
+};
+for my $node ($single, $coordinator)
+{
+	my ($r, $o, $e) = run_sql($node, $db, $rerun);
+	is($r, 0, $node->name . ': rules changed, a run begun') or diag($e);
+	($r, $o, $e) = run_sql($node, $db, 'CALL territory.run_rules(batch_size => 40)');
+	is($r, 0, $node->name . ': run_rules() resumes and finishes the run') or diag($e);
+	like($e, qr/resuming run/, $node->name . ': the interrupted run was resumed');
+}
+same_results('after run_rules(), every record has the territories it has on one server', $single, $db, $coordinator, $db, $answers);
+same_results('the runs and the history after them are the same', $single, $db, $coordinator, $db, q{
+	-- (processed counts the rows read, rows rewritten into a later block again: physical)
+	SELECT r.tbl::text, r.state, r.changed, r.passes, r.processed >= (SELECT count(*) FROM accounts)
+	  FROM territory.rule_runs r ORDER BY r.id;
+	SELECT l.tbl::text, l.key, l.territories, l.added, l.added_causes, l.removed, l.removed_causes
+	  FROM territory.assignment_log l ORDER BY l.tbl::text, l.key, l.id;
+});
+# a model cloned and changed, previewed, activated: the records move in the activation's transaction
+my $model = q{
+	SET client_min_messages = warning;
+	SELECT territory.clone_model(territory.active_model(), 'next') AS next \gset
+	SELECT territory.add_rule(t.id, $$country = 'BR' OR country = 'JP'$$, 'South and Japan')
+	  FROM territory.territories t WHERE t.code = 'BR' AND t.model_id = :next;
+	SELECT territory.remove_territory(t.id) FROM territory.territories t WHERE t.code = 'FR' AND t.model_id = :next;
+};
+for my $node ($single, $coordinator)
+{
+	my ($r, $o, $e) = run_sql($node, $db, $model);
+	is($r, 0, $node->name . ': a model cloned and changed') or diag($e);
+}
+same_results('the preview of the new model', $single, $db, $coordinator, $db, q{
+	SELECT p.tbl::text, p.key, p.current, p.proposed FROM territory.preview_model((SELECT id FROM territory.models WHERE name = 'next')) p
+	 ORDER BY 1, 2;
+});
+for my $node ($single, $coordinator)
+{
+	my ($r, $o, $e) = run_sql($node, $db, q{SELECT territory.activate_model(id) FROM territory.models WHERE name = 'next'});
+	is($r, 0, $node->name . ': the new model is activated') or diag($e);
+}
+same_results('after the activation, every record has the territories it has on one server', $single, $db, $coordinator, $db,
+	$answers . q{SELECT l.tbl::text, l.key, l.territories, l.added, l.added_causes, l.removed, l.removed_causes
+	  FROM territory.assignment_log l ORDER BY l.tbl::text, l.key, l.id;});
 isnt($coordinator->safe_psql($db, q{SELECT count(*) FROM accounts WHERE territories <> '{}'}), '0',
 	'the accounts have territories');
 

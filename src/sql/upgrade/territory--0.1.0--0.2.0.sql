@@ -1468,3 +1468,393 @@ CREATE OR REPLACE VIEW territory.assignment_history AS
                                            pg_catalog.unnest(l.added_causes OPERATOR(pg_catalog.||) l.removed_causes))
                                 WITH ORDINALITY AS u(territory_id, cause, n)) c;
 REVOKE ALL ON FUNCTION territory._citus_distribute_history(regclass, text, int4) FROM PUBLIC;
+
+CREATE FUNCTION territory._run_rows(rel regclass, tbl regclass, first_block int8, end_block int8,
+                                    OUT n int8, OUT nchanged int8, OUT pending text[])
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables := territory._managed(tbl);
+    keytype text := territory._key_type(tbl);
+    keys text[];
+    news text[];
+BEGIN
+    EXECUTE format($q$
+        SELECT count(*),
+               array_agg(s.k::text) FILTER (WHERE s.cur IS DISTINCT FROM s.new),
+               array_agg(s.new::text) FILTER (WHERE s.cur IS DISTINCT FROM s.new)
+          FROM (SELECT t.%1$I AS k, t.%2$I AS cur, (territory.compute_territories(%3$L::regclass, t))%4$s AS new
+                  FROM %5$s t
+                 WHERE t.ctid >= $1::pg_catalog.tid AND t.ctid < $2::pg_catalog.tid
+                OFFSET 0) s$q$,   -- not flattened: the territories are computed once per record
+        mt.key_column, mt.territory_column, tbl,
+        CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END, rel)
+        INTO n, keys, news
+        USING format('(%s,0)', first_block), format('(%s,0)', end_block);
+    nchanged := 0;
+    IF keys IS NOT NULL THEN
+        EXECUTE format($q$
+            WITH batch AS (
+                SELECT b.k::%4$s AS k, b.new::%5$s AS new FROM unnest($1::text[], $2::text[]) AS b(k, new)
+            ), locked AS MATERIALIZED (
+                SELECT t.%1$I AS k FROM %3$s t
+                 WHERE t.%1$I IN (SELECT b.k FROM batch b)
+                   FOR UPDATE OF t SKIP LOCKED
+            ), upd AS (
+                UPDATE %3$s t SET %2$I = b.new
+                  FROM batch b JOIN locked l ON l.k = b.k
+                 WHERE t.%1$I = b.k
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM upd),
+                   (SELECT array_agg(b.k::text) FROM batch b WHERE b.k NOT IN (SELECT l.k FROM locked l))$q$,
+            mt.key_column, mt.territory_column, rel, keytype,
+            CASE WHEN mt.kind = 'deal' THEN 'pg_catalog.int4' ELSE 'pg_catalog.int4[]' END)
+            INTO nchanged, pending
+            USING keys, news;
+        nchanged := nchanged + coalesce(cardinality(pending), 0);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._run_rows(regclass, regclass, int8, int8) IS
+    'Internal: assigns the rows of a range of blocks of a table (or of a Citus shard of it) again';
+
+CREATE OR REPLACE FUNCTION territory._run_batch(run_id int8) RETURNS bool
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k int4[] := territory._config_lock_key();
+    run territory.rule_runs;
+    n int8;
+    nchanged int8;
+    pending text[];
+    size record;
+    step int8;
+BEGIN
+    -- no configuration change commits while this batch runs
+    PERFORM pg_advisory_xact_lock_shared(k[1], k[2]);
+    SELECT * INTO run FROM territory.rule_runs r WHERE r.id = run_id FOR UPDATE;
+    IF run.restart THEN
+        RAISE NOTICE 'territory: %: the configuration changed during the run; starting pass %', run.tbl, run.passes + 1;
+        UPDATE territory.rule_runs r
+           SET restart = false, passes = r.passes + 1, processed = 0, next_block = 0, scanned = false,
+               total = (territory._table_size(run.tbl)).reltuples
+         WHERE r.id = run_id
+        RETURNING * INTO run;
+        DELETE FROM territory.rule_run_pending p WHERE p.run_id = _run_batch.run_id;
+    END IF;
+    IF run.scanned THEN
+        RETURN true;
+    END IF;
+    -- blocks per batch, from the table's rows per block (the statistics, else a guess)
+    size := territory._table_size(run.tbl);
+    step := greatest(1, ceil(run.batch_size / coalesce(size.rows_per_block, 50)))::int8;
+    IF size.distributed THEN
+        SELECT * INTO n, nchanged, pending FROM territory._citus_run_rows(run.tbl, run.next_block, run.next_block + step);
+    ELSE
+        SELECT * INTO n, nchanged, pending FROM territory._run_rows(run.tbl, run.tbl, run.next_block, run.next_block + step);
+    END IF;
+    INSERT INTO territory.rule_run_pending (run_id, key) SELECT run_id, p FROM unnest(pending) p;
+
+    UPDATE territory.rule_runs r
+       SET processed = r.processed + n, changed = r.changed + coalesce(nchanged, 0),
+           next_block = r.next_block + step, updated_at = clock_timestamp(),
+           scanned = r.next_block + step >= size.blocks
+     WHERE r.id = run_id
+    RETURNING * INTO run;
+    RAISE NOTICE '%', format('territory: %s: %s of about %s records (%s%%), %s changed', run.tbl, run.processed,
+        greatest(run.total, run.processed),
+        CASE WHEN greatest(run.total, run.processed) = 0 THEN 100
+             ELSE round(100.0 * run.processed / greatest(run.total, run.processed)) END,
+        run.changed);
+    RETURN run.scanned;
+END
+$$;
+COMMENT ON FUNCTION territory._run_batch(int8) IS 'Internal: one batch of a rule run; true when the pass has scanned every record';
+
+CREATE FUNCTION territory._table_size(tbl regclass, OUT distributed bool, OUT blocks int8,
+                                      OUT rows_per_block float8, OUT reltuples int8)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF territory._citus_distributed(tbl) THEN
+        SELECT true, s.* INTO distributed, blocks, rows_per_block, reltuples FROM territory._citus_table_size(tbl) s;
+        RETURN;
+    END IF;
+    distributed := false;
+    blocks := pg_relation_size(tbl) / current_setting('block_size')::int8;
+    SELECT c.reltuples / c.relpages INTO rows_per_block
+      FROM pg_class c WHERE c.oid = tbl AND c.relpages > 0 AND c.reltuples > 0;
+    reltuples := greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = tbl), 0)::int8;
+END
+$$;
+COMMENT ON FUNCTION territory._table_size(regclass) IS 'Internal: blocks and rows of a table, for a rule run';
+
+CREATE OR REPLACE FUNCTION territory._run_start(tbl regclass, batch_size int4) RETURNS int8
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    run territory.rule_runs;
+BEGIN
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be a positive number' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- one run per table at a time: a second CALL fails at once.  A run of this session that
+    -- failed earlier may still hold the session lock: let it go first.
+    IF EXISTS (SELECT FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.objsubid = 2
+                  AND l.classid = (territory._config_lock_key())[1]::oid AND l.objid = tbl::oid) THEN
+        PERFORM pg_advisory_unlock((territory._config_lock_key())[1], tbl::oid::int4);
+    END IF;
+    IF NOT pg_try_advisory_lock((territory._config_lock_key())[1], tbl::oid::int4) THEN
+        RAISE EXCEPTION 'territory.run_rules() is already running on %', tbl
+            USING ERRCODE = 'lock_not_available';
+    END IF;
+    SELECT * INTO run FROM territory.rule_runs r WHERE r.tbl = _run_start.tbl AND r.state = 'running';
+    IF FOUND THEN
+        UPDATE territory.rule_runs r SET batch_size = _run_start.batch_size WHERE r.id = run.id;
+        RAISE NOTICE 'territory: %: resuming run % at block %', tbl, run.id, run.next_block;
+        RETURN run.id;
+    END IF;
+    INSERT INTO territory.rule_runs (tbl, batch_size, total)
+        VALUES (tbl, batch_size, (territory._table_size(tbl)).reltuples)
+        RETURNING * INTO run;
+    RETURN run.id;
+END
+$$;
+COMMENT ON FUNCTION territory._run_start(regclass, int4) IS 'Internal: starts or resumes the rule run of a table';
+
+CREATE FUNCTION territory._citus_distributed(tbl regclass) RETURNS bool
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found bool;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = $1 AND p.partmethod = ''h'')'
+       INTO found USING tbl;
+    RETURN found;
+END
+$$;
+COMMENT ON FUNCTION territory._citus_distributed(regclass) IS 'Internal: whether Citus distributes a table by hash';
+
+CREATE FUNCTION territory._citus_table_size(tbl regclass, OUT blocks int8, OUT rows_per_block float8,
+                                            OUT reltuples int8)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE $q$
+        SELECT coalesce(max((r.result::json ->> 'blocks')::int8), 0),
+               sum((r.result::json ->> 'tuples')::float8) / nullif(sum((r.result::json ->> 'pages')::float8), 0),
+               coalesce(sum(greatest((r.result::json ->> 'tuples')::float8, 0)), 0)::int8
+          FROM run_command_on_shards($1,
+                 $c$SELECT json_build_object('blocks', pg_relation_size('%s') / current_setting('block_size')::int8,
+                                             'tuples', c.reltuples, 'pages', c.relpages)
+                      FROM pg_class c WHERE c.oid = '%1$s'::regclass$c$) r$q$
+       INTO blocks, rows_per_block, reltuples USING tbl;
+END
+$$;
+COMMENT ON FUNCTION territory._citus_table_size(regclass) IS
+    'Internal: blocks and rows of a distributed table''s shards, for a rule run';
+
+CREATE FUNCTION territory._citus_run_rows(tbl regclass, first_block int8, end_block int8,
+                                          OUT n int8, OUT nchanged int8, OUT pending text[])
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    failed text;
+BEGIN
+    n := 0;
+    nchanged := 0;
+    pending := '{}';
+    FOR r IN EXECUTE 'SELECT s.shardid, s.success, s.result FROM run_command_on_shards($1, $2) s'
+        USING tbl, format('SELECT to_json(b) FROM territory._run_rows(''%%s'', %L, %s, %s) b', tbl, first_block, end_block)
+    LOOP
+        IF NOT r.success THEN
+            failed := coalesce(failed || '; ', '') || format('shard %s: %s', r.shardid, r.result);
+            CONTINUE;
+        END IF;
+        n := n + (r.result::json ->> 'n')::int8;
+        nchanged := nchanged + (r.result::json ->> 'nchanged')::int8;
+        IF json_typeof(r.result::json -> 'pending') = 'array' THEN
+            pending := pending || ARRAY(SELECT json_array_elements_text(r.result::json -> 'pending'));
+        END IF;
+    END LOOP;
+    IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'a batch of the rule run of % failed on shards: %', tbl, failed
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'CALL territory.run_rules() again: it resumes the run.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION territory._citus_run_rows(regclass, int8, int8) IS
+    'Internal: a batch of a rule run on every shard of a distributed table';
+REVOKE ALL ON FUNCTION
+    territory._run_rows(regclass, regclass, int8, int8),
+    territory._table_size(regclass),
+    territory._citus_distributed(regclass),
+    territory._citus_table_size(regclass),
+    territory._citus_run_rows(regclass, int8, int8)
+FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION territory.clone_model(source int4, name text) RETURNS int4
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    clone_id int4;
+    c record;
+BEGIN
+    IF source IS NULL THEN
+        RAISE EXCEPTION 'source model must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM territory._model_state(source);
+    clone_id := territory.create_model(clone_model.name);
+    -- new ids first, so that every row can name its new parent in one statement
+    INSERT INTO territory.territories (id, model_id, parent_id, name, code, type_id, description, owner_assignment)
+    WITH map AS MATERIALIZED (
+        -- new ids in the order of the old ones, whatever order the rows are stored in
+        SELECT o.id AS old_id, nextval('territory.territories_id_seq')::int4 AS new_id
+          FROM (SELECT t.id FROM territory.territories t WHERE t.model_id = clone_model.source
+                 ORDER BY t.id OFFSET 0) o
+    )
+    SELECT m.new_id, clone_id, pm.new_id, t.name, t.code, t.type_id, t.description, t.owner_assignment
+      FROM territory.territories t
+      JOIN map m ON m.old_id = t.id
+      LEFT JOIN map pm ON pm.old_id = t.parent_id
+     ORDER BY m.new_id;
+    -- rules and manual assignments follow their territories (same codes in the new model); the
+    -- criteria are printed back schema-qualified where needed, so they resolve as they did.  One
+    -- row per INSERT: their table (regclass) is then sent to a Citus cluster's nodes by name,
+    -- where INSERT ... SELECT would send this node's OID
+    FOR c IN SELECT n.id AS territory_id, r.tbl, r.name, territory._rule_source(r.tbl, r.expr) AS criteria,
+                    r.apply_to_children, r.active
+               FROM territory.rules r
+               JOIN territory.territories o ON o.id = r.territory_id AND o.model_id = clone_model.source
+               JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code
+              ORDER BY r.id LOOP
+        INSERT INTO territory.rules (territory_id, tbl, name, criteria, expr, apply_to_children, active)
+            VALUES (c.territory_id, c.tbl, c.name, c.criteria, '', c.apply_to_children, c.active);
+    END LOOP;
+    FOR c IN SELECT m.tbl, m.key, n.id AS territory_id, m.action
+               FROM territory.manual_assignments m
+               JOIN territory.territories o ON o.id = m.territory_id AND o.model_id = clone_model.source
+               JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code LOOP
+        INSERT INTO territory.manual_assignments (tbl, key, territory_id, action)
+            VALUES (c.tbl, c.key, c.territory_id, c.action);
+    END LOOP;
+    -- and so do memberships and access levels
+    INSERT INTO territory.members (territory_id, user_id, role, rotation, valid_from, valid_to)
+    SELECT n.id, m.user_id, m.role, m.rotation, m.valid_from, m.valid_to
+      FROM territory.members m
+      JOIN territory.territories o ON o.id = m.territory_id AND o.model_id = clone_model.source
+      JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code
+     ORDER BY m.id;
+    INSERT INTO territory.territory_access (territory_id, kind, access)
+    SELECT n.id, a.kind, a.access
+      FROM territory.territory_access a
+      JOIN territory.territories o ON o.id = a.territory_id AND o.model_id = clone_model.source
+      JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code;
+    -- and targets: the new plan starts from the current one
+    INSERT INTO territory.targets (territory_id, period, user_id, amount, method)
+    SELECT n.id, t.period, t.user_id, t.amount, t.method
+      FROM territory.targets t
+      JOIN territory.territories o ON o.id = t.territory_id AND o.model_id = clone_model.source
+      JOIN territory.territories n ON n.model_id = clone_id AND n.code = o.code
+     ORDER BY t.id;
+    RETURN clone_id;
+END
+$$;
+COMMENT ON FUNCTION territory.clone_model(int4, text) IS
+    'Copy a model (hierarchy, rules, manual assignments, memberships, access levels) into a new planning model; returns its id';
+
+CREATE OR REPLACE FUNCTION territory.preview_model(model int4)
+    RETURNS TABLE (tbl regclass, key text, current int4[], proposed int4[])
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mt territory.managed_tables;
+BEGIN
+    IF territory._model_state(model) = 'archived' THEN
+        RAISE EXCEPTION 'territory model % is archived', model
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    FOR mt IN SELECT * FROM territory.managed_tables m WHERE m.kind IN ('account', 'lead') ORDER BY m.tbl::oid LOOP
+        -- the table named here: a regclass computed where Citus runs the query would come back
+        -- as the OID of that node
+        tbl := mt.tbl;
+        FOR key, current, proposed IN EXECUTE format($q$
+            SELECT x.k::text, x.cur, x.new
+              FROM (SELECT t.%2$I AS k, t.%3$I AS cur,
+                           territory._compute_territories_in(%1$L::regclass, t, $1) AS new
+                      FROM %1$s t) x
+             WHERE x.cur IS DISTINCT FROM x.new
+             ORDER BY x.k$q$, mt.tbl, mt.key_column, mt.territory_column)
+            USING model LOOP
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION territory.preview_model(int4) IS
+    'Every record of the managed tables whose territories the model would change if it were activated';
+
+CREATE OR REPLACE FUNCTION territory.activate_model(model int4) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st text := territory._model_state(model);
+    mt territory.managed_tables;
+    n int8;
+BEGIN
+    IF st = 'active' THEN
+        RETURN;
+    ELSIF st = 'archived' THEN
+        RAISE EXCEPTION 'territory model % is archived', model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Clone it with territory.clone_model() and activate the clone.';
+    END IF;
+    -- one transaction: the previous model is archived, this one active, every record reassigned
+    -- (on a Citus cluster over one connection per node, which sees the change of the models)
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
+    UPDATE territory.models m SET state = 'archived' WHERE m.state = 'active';
+    UPDATE territory.models m SET state = 'active' WHERE m.id = activate_model.model;
+    -- accounts and leads; contacts and deals follow their accounts, deals without one their rules
+    FOR mt IN SELECT * FROM territory.managed_tables m WHERE m.kind IN ('account', 'lead', 'deal')
+               ORDER BY array_position('{account,lead,deal}'::text[], m.kind), m.tbl::oid LOOP
+        -- the rows the new model moves, recomputed by the assignment trigger.  Citus refuses a
+        -- function of the row in an UPDATE: a distributed table's rows are all recomputed there
+        -- (on its shards, where the trigger sees the model activated above over the one
+        -- connection per node), and those that do not move are left as they are
+        IF territory._citus_distributed(mt.tbl) THEN
+            EXECUTE format('UPDATE %s t SET %s', mt.tbl, territory._reassigning(mt.territory_column, mt.kind));
+            GET DIAGNOSTICS n = ROW_COUNT;
+            RAISE NOTICE 'territory: %: % records assigned again', mt.tbl, n;
+            CONTINUE;
+        END IF;
+        EXECUTE format($q$
+            UPDATE %1$s t SET %2$s
+             WHERE t.%3$I IS DISTINCT FROM (territory.compute_territories(%4$L::regclass, t))%5$s$q$,
+            mt.tbl, territory._reassigning(mt.territory_column, mt.kind), mt.territory_column, mt.tbl,
+            CASE WHEN mt.kind = 'deal' THEN '[1]' ELSE '' END);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        RAISE NOTICE 'territory: %: % records changed territories', mt.tbl, n;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION territory.activate_model(int4) IS
+    'Make a planning model the active one in one transaction: the previous active model is archived and every managed record reassigned';
