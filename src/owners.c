@@ -231,6 +231,14 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 	nmembers = VisibilityRotation(territory, today, &user_ids, &keys);
 	if (nmembers == 0)
 		return NULL;
+	/* the turns are one node's (turns.c, territory.rotations): not fair across a Citus cluster */
+	if (ConfigLogicalRelid(RelationGetRelid(rel)) != RelationGetRelid(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("owner assignment is not supported on tables that Citus distributes"),
+				 errdetail("Territory %d assigns owners to the new records of %s.", territory,
+						   get_rel_name(ConfigLogicalRelid(RelationGetRelid(rel)))),
+				 errhint("Give new records their owner, or turn owner assignment off for the territory.")));
 	/* the keys point into the visibility cache, which the queries below may rebuild */
 	{
 		int32		i;

@@ -289,9 +289,15 @@ CREATE FUNCTION territory.add_rule(territory int4, criteria text, name text DEFA
 AS $$
 DECLARE
     new_id int4;
+    rule_tbl regclass := add_rule.tbl;
 BEGIN
+    -- looked up first: Citus evaluates the functions in the values of a write to a reference
+    -- table, the ones coalesce() would skip too
+    IF rule_tbl IS NULL THEN
+        rule_tbl := territory._account_table();
+    END IF;
     INSERT INTO territory.rules (territory_id, tbl, name, criteria, expr, apply_to_children)
-        VALUES (add_rule.territory, coalesce(add_rule.tbl, territory._account_table()), add_rule.name,
+        VALUES (add_rule.territory, rule_tbl, add_rule.name,
                 add_rule.criteria, '', coalesce(add_rule.apply_to_children, false))
         RETURNING id INTO new_id;
     RETURN new_id;

@@ -143,6 +143,20 @@ for my $node ($single, $coordinator)
 same_results('after the activation, every record has the territories it has on one server', $single, $db, $coordinator, $db,
 	$answers . q{SELECT l.tbl::text, l.key, l.territories, l.added, l.added_causes, l.removed, l.removed_causes
 	  FROM territory.assignment_log l ORDER BY l.tbl::text, l.key, l.id;});
+# owner assignment takes turns on one node: refused on a distributed table, saying so (a record
+# given its owner is written)
+($ret, $out, $err) = run_sql($coordinator, $db, q{
+	SET client_min_messages = warning;
+	CREATE TABLE owned (id bigint PRIMARY KEY, country text, owner_id text);
+	SELECT create_distributed_table('owned', 'id', colocate_with => 'accounts');
+	SELECT territory.manage_table('owned', 'account');
+	SELECT territory.add_rule(t.id, $$country = 'US'$$, 'owned in the US', 'owned')
+	  FROM territory.territories t WHERE t.code = 'USW' AND t.model_id = territory.active_model();
+	INSERT INTO owned VALUES (2, 'US', 'wes');
+});
+is($ret, 0, 'a distributed table with an owner column, a record given its owner') or diag($err);
+is(sqlstate_of($coordinator, $db, q{INSERT INTO owned VALUES (1, 'US', NULL)}), '0A000',
+	'a new record that round robin would give an owner is refused on a distributed table');
 isnt($coordinator->safe_psql($db, q{SELECT count(*) FROM accounts WHERE territories <> '{}'}), '0',
 	'the accounts have territories');
 

@@ -1858,3 +1858,27 @@ END
 $$;
 COMMENT ON FUNCTION territory.activate_model(int4) IS
     'Make a planning model the active one in one transaction: the previous active model is archived and every managed record reassigned';
+
+CREATE OR REPLACE FUNCTION territory.add_rule(territory int4, criteria text, name text DEFAULT NULL,
+                                   tbl regclass DEFAULT NULL, apply_to_children bool DEFAULT false)
+    RETURNS int4
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    new_id int4;
+    rule_tbl regclass := add_rule.tbl;
+BEGIN
+    -- looked up first: Citus evaluates the functions in the values of a write to a reference
+    -- table, the ones coalesce() would skip too
+    IF rule_tbl IS NULL THEN
+        rule_tbl := territory._account_table();
+    END IF;
+    INSERT INTO territory.rules (territory_id, tbl, name, criteria, expr, apply_to_children)
+        VALUES (add_rule.territory, rule_tbl, add_rule.name,
+                add_rule.criteria, '', coalesce(add_rule.apply_to_children, false))
+        RETURNING id INTO new_id;
+    RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION territory.add_rule(int4, text, text, regclass, bool) IS
+    'Add an assignment rule to a territory: SQL criteria over the columns of tbl (default: the managed account table); returns its id';
