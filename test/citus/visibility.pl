@@ -4,7 +4,8 @@
 # sets territory."user" with SET LOCAL (citus.propagate_set_commands = 'local' takes it to the
 # workers).  For every sales user and one unknown key, what the role sees of each table, the
 # hierarchy functions per row in WHERE, GROUP BY and INSERT ... SELECT, and the forecast are the
-# same through the coordinator as on the server.  Skipped when Citus is not installed.
+# same through the coordinator as on the server, and through pgbouncer in transaction pooling in
+# front of the coordinator.  Skipped when Citus is not installed.
 use strict;
 use warnings;
 use FindBin;
@@ -17,6 +18,17 @@ use lib "$FindBin::RealBin/lib";
 use CitusCluster;
 
 my $db = 'crm';
+# pgbouncer, when started, is stopped however the test ends
+my $bouncer_pidfile;
+END
+{
+	if ($bouncer_pidfile && open my $pidf, '<', $bouncer_pidfile)
+	{
+		my $pid = <$pidf>;
+		chomp $pid;
+		kill 'TERM', $pid if $pid;
+	}
+}
 my ($single, $coordinator, @workers) = citus_servers($db);
 load_scenario($db, $single, $coordinator);
 
@@ -64,6 +76,52 @@ is($seen{nobody}, '0', 'an unknown key sees nothing');
 isnt($coordinator->safe_psql($db, q{BEGIN; SET LOCAL ROLE crm_app; SET LOCAL territory."user" = 'dave';
 	SELECT coalesce(sum(f.pipeline + f.best_case + f.commit + f.closed_won), 0) FROM territory.forecast('2026') f; COMMIT;}), '0',
 	'a restricted user\'s forecast is not all zeros');
+
+# the same through pgbouncer in transaction pooling in front of the coordinator: the
+# application role's transactions share a few server connections, each setting its user
+SKIP:
+{
+	my $pgbouncer = `command -v pgbouncer` || (-x '/usr/sbin/pgbouncer' ? '/usr/sbin/pgbouncer' : '');
+	chomp $pgbouncer;
+	skip 'pgbouncer is not installed', 2 unless $pgbouncer;
+	my $bdir = PostgreSQL::Test::Utils::tempdir;
+	my $bport = 55444;
+	PostgreSQL::Test::Utils::append_to_file("$bdir/users.txt", qq{"crm_app" ""\n});
+	PostgreSQL::Test::Utils::append_to_file("$bdir/pgbouncer.ini", qq{[databases]
+$db = host=127.0.0.1 port=} . $coordinator->port . qq{ dbname=$db
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bport
+unix_socket_dir =
+auth_type = trust
+auth_file = $bdir/users.txt
+pool_mode = transaction
+default_pool_size = 2
+max_client_conn = 20
+logfile = $bdir/pgbouncer.log
+pidfile = $bdir/pgbouncer.pid
+});
+	system($pgbouncer, '-d', '-q', "$bdir/pgbouncer.ini") == 0 or BAIL_OUT('pgbouncer did not start');
+	$bouncer_pidfile = "$bdir/pgbouncer.pid";
+	my $pooled = '';
+	my $direct = '';
+	for my $k (qw(olga emma dave wes nobody))
+	{
+		my $tx = qq{
+	SELECT '$k', territory.current_user_id(), (SELECT count(*) FROM accounts), (SELECT coalesce(sum(id), 0) FROM accounts),
+	       (SELECT count(*) FROM deals), (SELECT count(*) FROM leads);
+	SELECT id FROM accounts ORDER BY id;
+	COMMIT;};
+		$pooled .= qq{BEGIN; SET LOCAL territory."user" = '$k';} . $tx;
+		$direct .= qq{BEGIN; SET LOCAL ROLE crm_app; SET LOCAL territory."user" = '$k';} . $tx;
+	}
+	my ($out, $err);
+	my $ret = $coordinator->psql($db, "\\set VERBOSITY verbose\n" . $pooled, stdout => \$out, stderr => \$err,
+		on_error_stop => 1, connstr => "host=127.0.0.1 port=$bport user=crm_app dbname=$db");
+	is($ret, 0, 'the application role\'s transactions run through pgbouncer') or diag($err);
+	my ($r2, $expected) = run_sql($single, $db, $direct);
+	is($out, $expected, 'through pgbouncer every user sees what they see on one server');
+}
 
 # the hierarchy functions per row of distributed queries
 my $functions = q{
