@@ -9,8 +9,8 @@
 
 -- Internal: the template formatted for every managed table of the kinds, joined with UNION ALL
 -- (in the order of the tables' oids); with none, formatted once over an empty relation.  The
--- template's arguments: %1$s the table (a FROM item, aliased r by the template), %2$s the table
--- as a regclass value, %3$s its kind as a value, %4$s the record's territories as an int4[] ('{}'
+-- template's arguments: %1$s the table (a FROM item, aliased r by the template), %2$s the table's
+-- name as a text value (a regclass made on a Citus worker would come back as its OID), %3$s its kind as a value, %4$s the record's territories as an int4[] ('{}'
 -- for none; a deal's one territory as a one-element array), %5$s the owner as text, %6$s the
 -- amount as numeric, %7$s the close date as stored, %8$s the creation time as stored, %9$s the
 -- stage as text: column expressions of r, or typed NULLs where the table has no such column.
@@ -21,7 +21,7 @@ BEGIN ATOMIC
     SELECT coalesce(
         string_agg(format(template,
                           m.tbl,
-                          quote_literal(m.tbl::text) || '::regclass',
+                          quote_literal(m.tbl::text) || '::text',
                           quote_literal(m.kind),
                           CASE m.kind
                                WHEN 'deal' THEN format('CASE WHEN r.%1$I IS NULL THEN ''{}''::int4[] ELSE ARRAY[r.%1$I] END',
@@ -33,7 +33,7 @@ BEGIN ATOMIC
                           coalesce('r.' || quote_ident(m.created_column), 'NULL::date'),
                           coalesce('r.' || quote_ident(m.stage_column) || '::text', 'NULL::text')),
                    ' UNION ALL ' ORDER BY m.tbl::oid),
-        format(template, '(SELECT WHERE false)', 'NULL::regclass', 'NULL::text', 'NULL::int4[]', 'NULL::text',
+        format(template, '(SELECT WHERE false)', 'NULL::text', 'NULL::text', 'NULL::int4[]', 'NULL::text',
                'NULL::numeric', 'NULL::date', 'NULL::date', 'NULL::text'))
       FROM territory.managed_tables m
      WHERE m.kind = ANY (kinds);
@@ -42,7 +42,7 @@ COMMENT ON FUNCTION territory._report_union(text[], text) IS
     'Internal: a query template formatted for every managed table of the kinds (their own column names filled in), joined with UNION ALL';
 
 -- Internal: one row per record of the managed tables of the kinds, with the same columns
--- whatever the tables call theirs: tbl regclass, kind text, territories int4[], owner text,
+-- whatever the tables call theirs: tbl text (the name), kind text, territories int4[], owner text,
 -- amount numeric (to the cent, as the forecast rounds it), close_date date, stage text, category
 -- text (NULL: a stage that territory.stages does not know, or no stage), created date.  Dates
 -- are taken in the session's time zone; a date outside the years 0001 to 9999 (an infinite one
@@ -430,8 +430,12 @@ CREATE FUNCTION territory._report_coverage()
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    tbl_name text;
 BEGIN
-    RETURN QUERY EXECUTE format($sql$
+    -- the table's name comes back as text and is resolved here: a regclass made where Citus runs
+    -- the query would come back as the OID of that node
+    FOR issue, tbl_name, territory_id, path, stage, records IN EXECUTE format($sql$
         WITH records AS (%s),
         seen AS (SELECT t.id, t.path FROM territory._report_tree() t),
         occupied AS (SELECT s.subtree_of AS id
@@ -451,7 +455,10 @@ BEGIN
         UNION ALL
         SELECT 'deal stage not in territory.stages', r.tbl, NULL, NULL, r.stage, count(*)
           FROM records r WHERE r.kind = 'deal' AND r.category IS NULL GROUP BY r.tbl, r.stage
-        $sql$, territory._report_records('{account,lead,contact,deal}'));
+        $sql$, territory._report_records('{account,lead,contact,deal}')) LOOP
+        tbl := tbl_name::regclass;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION territory._report_coverage() IS 'Internal: the rows of territory.coverage';

@@ -147,6 +147,19 @@ for my $k (qw(olga vera emma dave fred nobody))
 }
 same_results('the forecast of every user', $single, $db, $coordinator, $db, $forecast);
 
+my $reports = '';
+for my $k (qw(olga emma dave nobody))
+{
+	$reports .= qq{
+	BEGIN; SET LOCAL ROLE crm_app; SET LOCAL territory."user" = '$k';
+	SELECT '$k', r.* FROM territory.forecast_summary r ORDER BY 2, 3, 4;
+	SELECT '$k', r.* FROM territory.revenue_by_territory r ORDER BY 2, 3, 4;
+	SELECT '$k', r.* FROM territory.coverage r ORDER BY 2, 3, 4;
+	SELECT '$k', r.* FROM territory.balance r ORDER BY 2, 3, 4;
+	COMMIT;};
+}
+same_results('the report views of every user', $single, $db, $coordinator, $db, $reports);
+
 for my $node ($single, $coordinator, @workers)
 {
 	no_crash_since($node, 0, $node->name . ': no backend crashed');

@@ -1882,3 +1882,68 @@ END
 $$;
 COMMENT ON FUNCTION territory.add_rule(int4, text, text, regclass, bool) IS
     'Add an assignment rule to a territory: SQL criteria over the columns of tbl (default: the managed account table); returns its id';
+
+CREATE OR REPLACE FUNCTION territory._report_union(kinds text[], template text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT coalesce(
+        string_agg(format(template,
+                          m.tbl,
+                          quote_literal(m.tbl::text) || '::text',
+                          quote_literal(m.kind),
+                          CASE m.kind
+                               WHEN 'deal' THEN format('CASE WHEN r.%1$I IS NULL THEN ''{}''::int4[] ELSE ARRAY[r.%1$I] END',
+                                                       m.territory_column)
+                               ELSE 'r.' || quote_ident(m.territory_column) END,
+                          coalesce('r.' || quote_ident(m.owner_column) || '::text', 'NULL::text'),
+                          coalesce('r.' || quote_ident(m.amount_column) || '::numeric', 'NULL::numeric'),
+                          coalesce('r.' || quote_ident(m.close_date_column), 'NULL::date'),
+                          coalesce('r.' || quote_ident(m.created_column), 'NULL::date'),
+                          coalesce('r.' || quote_ident(m.stage_column) || '::text', 'NULL::text')),
+                   ' UNION ALL ' ORDER BY m.tbl::oid),
+        format(template, '(SELECT WHERE false)', 'NULL::text', 'NULL::text', 'NULL::int4[]', 'NULL::text',
+               'NULL::numeric', 'NULL::date', 'NULL::date', 'NULL::text'))
+      FROM territory.managed_tables m
+     WHERE m.kind = ANY (kinds);
+END;
+COMMENT ON FUNCTION territory._report_union(text[], text) IS
+    'Internal: a query template formatted for every managed table of the kinds (their own column names filled in), joined with UNION ALL';
+
+CREATE OR REPLACE FUNCTION territory._report_coverage()
+    RETURNS TABLE (issue text, tbl regclass, territory_id int4, path text, stage text, records int8)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl_name text;
+BEGIN
+    -- the table's name comes back as text and is resolved here: a regclass made where Citus runs
+    -- the query would come back as the OID of that node
+    FOR issue, tbl_name, territory_id, path, stage, records IN EXECUTE format($sql$
+        WITH records AS (%s),
+        seen AS (SELECT t.id, t.path FROM territory._report_tree() t),
+        occupied AS (SELECT s.subtree_of AS id
+                       FROM (SELECT DISTINCT x.id FROM records r CROSS JOIN LATERAL unnest(r.territories) AS x(id)) o
+                       JOIN territory._report_subtrees() s ON s.territory_id = o.id)
+        SELECT 'record without territory'::text, r.tbl, NULL::int4, NULL::text, NULL::text, count(*)
+          FROM records r WHERE r.territories = '{}' GROUP BY r.tbl
+        UNION ALL
+        SELECT 'territory without members', NULL, s.id, s.path, NULL, NULL
+          FROM seen s WHERE s.id NOT IN (SELECT m.territory_id FROM territory._report_members() m)
+        UNION ALL
+        SELECT 'territory without rules', NULL, s.id, s.path, NULL, NULL
+          FROM seen s WHERE NOT EXISTS (SELECT FROM territory.rules ru WHERE ru.territory_id = s.id AND ru.active)
+        UNION ALL
+        SELECT 'territory without records', NULL, s.id, s.path, NULL, NULL
+          FROM seen s WHERE s.id NOT IN (SELECT o.id FROM occupied o)
+        UNION ALL
+        SELECT 'deal stage not in territory.stages', r.tbl, NULL, NULL, r.stage, count(*)
+          FROM records r WHERE r.kind = 'deal' AND r.category IS NULL GROUP BY r.tbl, r.stage
+        $sql$, territory._report_records('{account,lead,contact,deal}')) LOOP
+        tbl := tbl_name::regclass;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION territory._report_coverage() IS 'Internal: the rows of territory.coverage';
