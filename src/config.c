@@ -174,15 +174,23 @@ ConfigRelid(const char *relname)
 }
 
 /*
+ * TerritoryRelationName
+ *		A relation's name, schema-qualified and quoted, for a query's text (palloc'd).
+ */
+char *
+TerritoryRelationName(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
+/*
  * ConfigTable
- *		ConfigRelid() as a qualified, quoted name for a query's text (palloc'd).
+ *		ConfigRelid() as a name for a query's text (palloc'd).
  */
 char *
 ConfigTable(const char *relname)
 {
-	Oid			relid = ConfigRelid(relname);
-
-	return quote_qualified_identifier(TERRITORY_SCHEMA, get_rel_name(relid));
+	return TerritoryRelationName(ConfigRelid(relname));
 }
 
 /* territory._config_table(name): ConfigRelid() for the triggers' dynamic SQL. */

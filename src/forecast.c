@@ -996,8 +996,7 @@ ScanDeals(Forecast *f, List *tables, ArrayType *subtree)
 	foreach(lc, tables)
 	{
 		DealTable  *t = lfirst(lc);
-		const char *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(t->relid)),
-													 get_rel_name(t->relid));
+		const char *rel = TerritoryRelationName(t->relid);
 		const char *close_date = quote_identifier(t->close_date);
 		const char *territory = quote_identifier(t->territory);
 		StringInfoData sql;

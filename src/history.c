@@ -510,8 +510,7 @@ VerifyInserts(QueryDesc *query, uintptr_t tag, Oid relid)
 	appendStringInfo(&sql,
 					 "SELECT k.key, t.xmin, t.cmin FROM pg_catalog.unnest($1) AS k(key)"
 					 " JOIN %s AS t ON t.%s OPERATOR(pg_catalog.=) k.key::%s",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												get_rel_name(relid)),
+					 TerritoryRelationName(relid),
 					 quote_identifier(get_attname(relid, t->key_attno, false)),
 					 format_type_be_qualified(t->key_type));
 	inserted = palloc(sizeof(char *) * Max(nkeys, 1));

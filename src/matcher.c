@@ -909,13 +909,6 @@ LoadRuleExpr(Relation rel, int32 rule_id, const char *stored, const char *criter
 	return CompileCriteria(RelationGetRelid(rel), criteria, managed_column);
 }
 
-/* A relation's name, schema-qualified and quoted, for a query's text. */
-static char *
-QualifiedName(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-}
-
 static SPIPlanPtr
 KeepPlan(const char *sql, int nargs, Oid *argtypes)
 {
@@ -1020,7 +1013,7 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 		/* names fully qualified: a kept plan is parsed again under whatever search_path is current */
 		t->account_plan = KeepPlan(psprintf("SELECT %s FROM %s WHERE %s OPERATOR(pg_catalog.=) $1",
 											quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
-											QualifiedName(ConfigColocatedShard(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+											TerritoryRelationName(ConfigColocatedShard(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
 																											  SPI_tuptable->tupdesc, 1, &isnull)),
 																			   relid)),
 											quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3))),
@@ -1050,7 +1043,7 @@ LoadManagedTable(Oid relid, ManagedTable *t, MemoryContext cxt)
 				t->dependent_relids[i] = ConfigColocatedShard(dependent, relid);
 				/* the parameter is the account's key; the plan compares it across types if need be */
 				t->dependent_plans[i] = KeepPlan(psprintf("UPDATE %s SET %s = %s WHERE %s OPERATOR(pg_catalog.=) $1",
-														  QualifiedName(t->dependent_relids[i]), account, account,
+														  TerritoryRelationName(t->dependent_relids[i]), account, account,
 														  account),
 												 1, &t->key_type);
 			}

@@ -132,8 +132,7 @@ FewestOpen(Relation rel, const ManagedTable *t, const char **keys, int32 n)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT d.%s::pg_catalog.text, pg_catalog.count(*) FROM %s d WHERE d.%s = ANY ($1::%s[])",
 					 quote_identifier(owner),
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)),
+					 TerritoryRelationName(RelationGetRelid(rel)),
 					 quote_identifier(owner),
 					 format_type_be(get_atttype(relid, t->owner_attno)));
 	if (t->kind == 'd')

@@ -58,6 +58,7 @@ extern void TerritoryConfigEnd(void);
 /* config.c */
 extern Oid	ConfigRelid(const char *relname);
 extern char *ConfigTable(const char *relname);
+extern char *TerritoryRelationName(Oid relid);
 extern void ConfigRelcacheCallback(Oid relid);
 extern Oid	ConfigLogicalRelid(Oid relid);
 extern Oid	ConfigColocatedShard(Oid table, Oid relation);

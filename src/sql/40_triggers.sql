@@ -247,7 +247,8 @@ BEGIN
     ELSE
         PERFORM territory._check_model_writable(territory._territory_model(NEW.territory_id));
     END IF;
-    NEW.expr := territory._compile_rule(NEW.tbl, NEW.criteria, (territory._managed(NEW.tbl)).territory_column);
+    NEW.expr := territory._compile_rule(NEW.tbl, NEW.criteria,
+                                        territory._config_value('managed_tables', 'territory_column', 'tbl', NEW.tbl::oid::text));
     RETURN NEW;
 END
 $$;

@@ -157,6 +157,25 @@ same_results('after the activation, every record has the territories it has on o
 is($ret, 0, 'a distributed table with an owner column, a record given its owner') or diag($err);
 is(sqlstate_of($coordinator, $db, q{INSERT INTO owned VALUES (1, 'US', NULL)}), '0A000',
 	'a new record that round robin would give an owner is refused on a distributed table');
+# other distributions are refused, saying why: a reference table, a table in another co-location
+# group than the managed tables (their history is one table co-located with them), a local one
+($ret, $out, $err) = run_sql($coordinator, $db, q{
+	SET client_min_messages = warning;
+	CREATE TABLE ref_leads (id bigint PRIMARY KEY, country text);
+	SELECT create_reference_table('ref_leads');
+	CREATE TABLE apart_leads (id bigint PRIMARY KEY, country text);
+	SELECT create_distributed_table('apart_leads', 'id', colocate_with => 'none');
+	CREATE TABLE local_leads (id bigint PRIMARY KEY, country text);
+});
+is($ret, 0, 'a reference table, a table distributed apart, a local table') or diag($err);
+is(sqlstate_of($coordinator, $db, q{SELECT territory.manage_table('ref_leads', 'lead', owner => NULL)}), '0A000',
+	'a reference table is not managed');
+is(sqlstate_of($coordinator, $db, q{SELECT territory.manage_table('apart_leads', 'lead', owner => NULL)}), '55000',
+	'a table distributed apart from the managed tables is not managed');
+is(sqlstate_of($coordinator, $db, q{SELECT territory.manage_table('local_leads', 'lead', owner => NULL)}), '55000',
+	'a local table is not managed beside distributed ones');
+is($coordinator->safe_psql($db, q{SELECT count(*) FROM territory.managed_tables
+	WHERE tbl::text IN ('ref_leads', 'apart_leads', 'local_leads')}), '0', 'and nothing of them was recorded');
 isnt($coordinator->safe_psql($db, q{SELECT count(*) FROM accounts WHERE territories <> '{}'}), '0',
 	'the accounts have territories');
 

@@ -13,6 +13,7 @@ use lib "$FindBin::RealBin/../servers/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IO::Socket::INET;
 use TerritoryServer;
 use lib "$FindBin::RealBin/lib";
 use CitusCluster;
@@ -81,8 +82,7 @@ isnt($coordinator->safe_psql($db, q{BEGIN; SET LOCAL ROLE crm_app; SET LOCAL ter
 # application role's transactions share a few server connections, each setting its user
 SKIP:
 {
-	my $pgbouncer = `command -v pgbouncer` || (-x '/usr/sbin/pgbouncer' ? '/usr/sbin/pgbouncer' : '');
-	chomp $pgbouncer;
+	my ($pgbouncer) = grep { -x $_ } map { "$_/pgbouncer" } (split(/:/, $ENV{PATH} // ''), '/usr/sbin');
 	skip 'pgbouncer is not installed', 2 unless $pgbouncer;
 	my $bdir = PostgreSQL::Test::Utils::tempdir;
 	my $bport = 55444;
@@ -103,6 +103,12 @@ pidfile = $bdir/pgbouncer.pid
 });
 	system($pgbouncer, '-d', '-q', "$bdir/pgbouncer.ini") == 0 or BAIL_OUT('pgbouncer did not start');
 	$bouncer_pidfile = "$bdir/pgbouncer.pid";
+	# it forks into the background: wait until it listens
+	for (1 .. 100)
+	{
+		last if IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $bport, Proto => 'tcp');
+		select(undef, undef, undef, 0.1);
+	}
 	my $pooled = '';
 	my $direct = '';
 	for my $k (qw(olga emma dave wes nobody))
@@ -122,6 +128,25 @@ pidfile = $bdir/pgbouncer.pid
 	my ($r2, $expected) = run_sql($single, $db, $direct);
 	is($out, $expected, 'through pgbouncer every user sees what they see on one server');
 }
+
+# a PL/pgSQL caller that sets the user for its transaction and counts what the user sees
+my $plpgsql = q{
+	CREATE FUNCTION seen_by(k text) RETURNS text LANGUAGE plpgsql AS $f$
+	BEGIN
+	    EXECUTE format('SET LOCAL territory."user" = %L', k);
+	    RETURN format('%s: %s accounts, %s deals, %s', k, (SELECT count(*) FROM accounts), (SELECT count(*) FROM deals),
+	                  territory.visible_territories('deal'));
+	END
+	$f$;
+	GRANT EXECUTE ON FUNCTION seen_by(text) TO crm_app;
+};
+for my $node ($single, $coordinator)
+{
+	my ($r, $o, $e) = run_sql($node, $db, $plpgsql);
+	is($r, 0, $node->name . ': a PL/pgSQL caller') or diag($e);
+}
+same_results('a PL/pgSQL function that sets the user sees what it sees on one server', $single, $db, $coordinator, $db,
+	join('', map { qq{BEGIN; SET LOCAL ROLE crm_app; SELECT seen_by('$_'); COMMIT;\n} } qw(olga emma dave wes nobody)));
 
 # the hierarchy functions per row of distributed queries
 my $functions = q{

@@ -1,7 +1,7 @@
 -- Privileges and security: who may read, who may change, and search_path hijacking.
 BEGIN;
 CREATE EXTENSION territory;
-SELECT plan(34);
+SELECT plan(40);
 
 CREATE ROLE tap_nobody NOLOGIN;
 CREATE ROLE tap_admin NOLOGIN;
@@ -43,6 +43,20 @@ SELECT throws_ok($$SELECT territory.add_territory('Hacked')$$, '42501', NULL,
 SELECT throws_ok($$UPDATE territory.territories SET name = 'Hacked'$$, '42501', NULL,
                  'a role without the grant cannot update territories directly');
 SELECT is(territory.path(:g), 'Global', 'a role without the grant reads the hierarchy');
+-- the configuration lookup of the triggers (public, for the functions everyone may call) reads
+-- only what the caller may read, and says what is wrong with its arguments
+SELECT is(territory._config_value('territories', 'name', 'id', :g::text), 'Global',
+          'the configuration lookup reads a table the role may read');
+SELECT throws_ok($$SELECT territory._config_value('sales_users', 'key', 'id', '1')$$, '42501', NULL,
+                 'the configuration lookup refuses a table the role may not read');
+SELECT throws_ok($$SELECT territory._config_value('territories', 'name', 'id')$$, '22023', NULL,
+                 'the configuration lookup wants pairs of a column and a value');
+SELECT throws_ok($$SELECT territory._config_value('territories', 'nosuch', 'id', '1')$$, '42703', NULL,
+                 'the configuration lookup names an unknown column');
+SELECT throws_ok($$SELECT territory._config_value('territories', 'name', 'name', 'Global')$$, '42704', NULL,
+                 'the configuration lookup needs an index on the key columns');
+SELECT throws_ok($$SELECT territory._config_table('nosuch')$$, '42P01', NULL,
+                 'the configuration relation of an unknown table is an error');
 RESET ROLE;
 
 -- SECURITY DEFINER functions are pinned to a safe search_path
