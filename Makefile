@@ -19,6 +19,9 @@ ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.s
 ISOLATION_OPTS = --inputdir=test --outputdir=results_iso
 
 PG_CONFIG   ?= pg_config
+# src/remote.c: a worker's connection to the coordinator of a Citus cluster
+PG_CPPFLAGS  = -I$(libpq_srcdir)
+SHLIB_LINK_INTERNAL = $(libpq)
 PG_CFLAGS   += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 EXTRA_CLEAN  = results_regress results_iso results_bench results_bench.log results_sqlsmith results_deb results_valgrind \
                regression.diffs regression.out bench/results/*.tmp

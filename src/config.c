@@ -28,6 +28,7 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "nodes/primnodes.h"
@@ -524,4 +525,45 @@ ConfigColocatedShard(Oid table, Oid relation)
 				 errmsg("%s has no shard on this node co-located with %s", get_rel_name(table), get_rel_name(relation)),
 				 errhint("Distribute the contact and deal tables by their account column, co-located with the account table.")));
 	return found;
+}
+
+/*
+ * ConfigCoordinator
+ *		Where the turns of owner assignment are taken (owners.c): false on one server and on the
+ *		coordinator of a Citus cluster, which take them themselves; on a worker true, with the
+ *		coordinator's host and port (palloc'd) from Citus's metadata.  An error on a worker of a
+ *		cluster whose coordinator is not in the metadata.
+ */
+bool
+ConfigCoordinator(char **host, int32 *port)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	TerritoryUser save;
+	bool		isnull;
+	bool		worker = false;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE)) ||
+		!OidIsValid(get_relname_relid("pg_dist_node", PG_CATALOG_NAMESPACE)))
+		return false;
+	TerritoryBecomeOwner(&save);
+	SPI_connect();
+	if (SPI_execute("SELECT groupid OPERATOR(pg_catalog.<>) 0 FROM pg_catalog.pg_dist_local_group", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		worker = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
+	if (worker)
+	{
+		if (SPI_execute("SELECT nodename, nodeport FROM pg_catalog.pg_dist_node"
+						" WHERE groupid OPERATOR(pg_catalog.=) 0 AND isactive AND noderole OPERATOR(pg_catalog.=) 'primary'",
+						true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the coordinator of the Citus cluster is not in its metadata"),
+					 errdetail("A worker takes the turns of owner assignment on the coordinator."),
+					 errhint("On the coordinator: SELECT citus_set_coordinator_host('host', port);")));
+		*host = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		*port = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_finish();
+	TerritoryRestoreUser(&save);
+	return worker;
 }

@@ -76,7 +76,7 @@ WriteTurn(Relation rel, Relation irel, int32 territory, int64 turn, int32 user_i
  */
 static int32
 TakeTurn(int32 territory, const int32 *user_ids, bool hold,
-		 int32 (*choose) (void *arg, int64 turn), void *arg)
+		 int32 (*choose) (void *arg, int64 turn), void *arg, int64 *taken)
 {
 	Oid			relid = TerritoryRelid("rotations");
 	Relation	rel;
@@ -106,6 +106,7 @@ TakeTurn(int32 territory, const int32 *user_ids, bool hold,
 	PG_END_TRY();
 	index_close(irel, RowExclusiveLock);
 	table_close(rel, RowExclusiveLock);
+	*taken = turn;
 	return chosen;
 }
 
@@ -222,6 +223,9 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 	int32		chosen;
 	char	   *owner;
 	Choice		choice;
+	char	   *host;
+	int32		port;
+	int64		turn;
 
 	if (territory == 0 || !HierarchyFind(h, territory, &node))
 		return NULL;
@@ -230,14 +234,14 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 	nmembers = VisibilityRotation(territory, today, &user_ids, &keys);
 	if (nmembers == 0)
 		return NULL;
-	/* the turns are one node's (turns.c, territory.rotations): not fair across a Citus cluster */
-	if (ConfigLogicalRelid(RelationGetRelid(rel)) != RelationGetRelid(rel))
+	/* load balancing counts the records of one node: not fair across a Citus cluster */
+	if (node.owner_mode != 'r' && ConfigLogicalRelid(RelationGetRelid(rel)) != RelationGetRelid(rel))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("owner assignment is not supported on tables that Citus distributes"),
-				 errdetail("Territory %d assigns owners to the new records of %s.", territory,
+				 errmsg("load balancing is not supported on tables that Citus distributes"),
+				 errdetail("Territory %d gives the new records of %s to the member with the fewest open records.", territory,
 						   get_rel_name(ConfigLogicalRelid(RelationGetRelid(rel)))),
-				 errhint("Give new records their owner, or turn owner assignment off for the territory.")));
+				 errhint("Use round robin for the territory, or give new records their owner.")));
 	/* the keys point into the visibility cache, which the queries below may rebuild */
 	{
 		int32		i;
@@ -250,10 +254,41 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n)
 	choice.t = t;
 	choice.keys = keys;
 	choice.n = nmembers;
-	if (node.owner_mode == 'r')
-		chosen = TakeTurn(territory, user_ids, false, ChooseInTurn, &choice);
+	if (node.owner_mode != 'r')
+		chosen = TakeTurn(territory, user_ids, true, ChooseFewest, &choice, &turn);
+	else if (ConfigCoordinator(&host, &port))
+		/* a Citus worker: the cluster's turns are the coordinator's (remote.c) */
+		chosen = ChooseInTurn(&choice, RemoteTakeTurn(host, port, territory, user_ids, nmembers));
 	else
-		chosen = TakeTurn(territory, user_ids, true, ChooseFewest, &choice);
+		chosen = TakeTurn(territory, user_ids, false, ChooseInTurn, &choice, &turn);
 	owner = pstrdup(keys[chosen]);
 	return owner;
+}
+
+/*
+ * territory._take_turn(territory, user_ids): the next turn of a territory whose members in
+ * rotation are user_ids, for a worker of a Citus cluster (remote.c) on its coordinator.
+ */
+PG_FUNCTION_INFO_V1(territory_take_turn);
+Datum
+territory_take_turn(PG_FUNCTION_ARGS)
+{
+	int32		territory = PG_GETARG_INT32(0);
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+	Choice		choice = {0};
+	char	   *host;
+	int32		port;
+	int64		turn;
+
+	if (ARR_NDIM(arr) != 1 || ARR_ELEMTYPE(arr) != INT4OID || array_contains_nulls(arr) || ARR_DIMS(arr)[0] < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the members in rotation are a non-empty array of sales user ids without nulls")));
+	if (ConfigCoordinator(&host, &port))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the turns of owner assignment are taken on the coordinator %s:%d", host, port)));
+	choice.n = ARR_DIMS(arr)[0];
+	TakeTurn(territory, (const int32 *) ARR_DATA_PTR(arr), false, ChooseInTurn, &choice, &turn);
+	PG_RETURN_INT64(turn);
 }

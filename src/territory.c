@@ -64,6 +64,7 @@ _PG_init(void)
 	PeriodInit();
 	TurnsInit();
 	ClusterInit();
+	RemoteInit();
 }
 
 /*
@@ -112,10 +113,16 @@ TerritoryRelationOwner(Oid relid)
  *		(the way foreign key triggers act as the table owner).  An error in between needs no
  *		cleanup: (sub)transaction abort restores the user.
  */
+Oid
+TerritoryOwner(void)
+{
+	return CatalogOwner(NAMESPACEOID, get_namespace_oid(TERRITORY_SCHEMA, false));
+}
+
 void
 TerritoryBecomeOwner(TerritoryUser *save)
 {
-	Oid			owner = CatalogOwner(NAMESPACEOID, get_namespace_oid(TERRITORY_SCHEMA, false));
+	Oid			owner = TerritoryOwner();
 
 	GetUserIdAndSecContext(&save->userid, &save->sec_context);
 	SetUserIdAndSecContext(owner, save->sec_context | SECURITY_LOCAL_USERID_CHANGE);

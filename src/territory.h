@@ -49,6 +49,7 @@ typedef struct TerritoryUser
 } TerritoryUser;
 
 extern Oid	TerritoryRelationOwner(Oid relid);
+extern Oid	TerritoryOwner(void);
 extern void TerritoryBecomeOwner(TerritoryUser *save);
 extern void TerritoryRestoreUser(const TerritoryUser *save);
 extern Snapshot TerritoryConfigSnapshot(void);
@@ -63,9 +64,14 @@ extern void ConfigRelcacheCallback(Oid relid);
 extern Oid	ConfigLogicalRelid(Oid relid);
 extern Oid	ConfigColocatedShard(Oid table, Oid relation);
 extern AttrNumber ConfigDistributionAttno(Oid relid);
+extern bool ConfigCoordinator(char **host, int32 *port);
 
 /* cluster.c */
 extern void ClusterInit(void);
+
+/* remote.c */
+extern void RemoteInit(void);
+extern int64 RemoteTakeTurn(const char *host, int32 port, int32 territory, const int32 *user_ids, int32 n);
 
 /* assign.c */
 extern void AssignRelcacheCallback(Oid relid);

@@ -20,3 +20,11 @@ END
 $$;
 COMMENT ON FUNCTION territory.set_owner_assignment(int4, text) IS
     'How new accounts, leads and deals without an owner landing in the territory get one: none, round_robin or load_balanced';
+
+-- The turns of a Citus cluster are the coordinator's: a worker takes them there with this
+-- function, connected as the extension's owner (src/remote.c, doc/citus.md).
+CREATE FUNCTION territory._take_turn(territory int4, user_ids int4[]) RETURNS int8
+    LANGUAGE c VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'territory_take_turn';
+COMMENT ON FUNCTION territory._take_turn(int4, int4[]) IS
+    'Internal: the next owner assignment turn of a territory whose members in rotation are user_ids, taken on the coordinator of a Citus cluster for a worker';

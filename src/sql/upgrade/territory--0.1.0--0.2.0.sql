@@ -934,7 +934,7 @@ $$;
 CREATE FUNCTION territory._citus_tables() RETURNS text[]
     LANGUAGE sql IMMUTABLE
     RETURN ARRAY['models', 'territory_types', 'territories', 'managed_tables', 'rules', 'manual_assignments',
-                 'sales_users', 'members', 'territory_access', 'rotations', 'stages', 'removed_stages',
+                 'sales_users', 'members', 'territory_access', 'stages', 'removed_stages',
                  'targets', 'forecast_adjustments', 'phone_numbers'];
 COMMENT ON FUNCTION territory._citus_tables() IS
     'Internal: the configuration tables that enable_citus() makes reference tables, in order';
@@ -975,7 +975,12 @@ BEGIN
                 FROM pg_constraint co
                WHERE co.contype = 'f' AND (co.conrelid = ANY (rels) OR co.confrelid = ANY (rels))
                ORDER BY co.conrelid, co.conname LOOP
-        fks := fks || format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.tbl, fk.conname, fk.def);
+        -- territory.rotations stays a local table, the coordinator's (the turns of owner
+        -- assignment are taken there, src/remote.c): Citus joins no local table to a reference
+        -- table by a foreign key, so its foreign key goes
+        IF fk.tbl <> 'territory.rotations'::regclass THEN
+            fks := fks || format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.tbl, fk.conname, fk.def);
+        END IF;
         EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.tbl, fk.conname);
         -- the workers' copies of the tables (made by CREATE EXTENSION there) have the same
         -- foreign key, which Citus does not drop for a table it does not distribute yet, and
@@ -1948,3 +1953,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION territory._report_coverage() IS 'Internal: the rows of territory.coverage';
+
+CREATE FUNCTION territory._take_turn(territory int4, user_ids int4[]) RETURNS int8
+    LANGUAGE c VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'territory_take_turn';
+COMMENT ON FUNCTION territory._take_turn(int4, int4[]) IS
+    'Internal: the next owner assignment turn of a territory whose members in rotation are user_ids, taken on the coordinator of a Citus cluster for a worker';
+REVOKE ALL ON FUNCTION territory._take_turn(int4, int4[]) FROM PUBLIC;
