@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -172,6 +173,63 @@ ConfigRelid(const char *relname)
 		nentries++;
 	}
 	return relid;
+}
+
+/*
+ * ConfigScan
+ *		Feed every row of a configuration table (the relation ConfigRelid() names) visible to
+ *		snapshot to callback, decoded once into the named columns (looked up by name, so upgrades
+ *		may add columns), in rowcxt: how the per-backend caches read the configuration, without
+ *		the parser and planner (a new backend builds its caches before its first row check).
+ *		No privilege check: the caches serve the extension's own functions.
+ */
+void
+ConfigScan(const char *relname, const char **columns, int ncolumns, Snapshot snapshot,
+		   ConfigRowCallback callback, void *arg, MemoryContext rowcxt)
+{
+	Relation	rel = table_open(ConfigRelid(relname), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	atts[8];
+	Datum	   *all_values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *all_nulls = palloc(sizeof(bool) * desc->natts);
+	Datum		values[8];
+	bool		nulls[8];
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	int			i;
+
+	Assert(ncolumns <= lengthof(atts));
+	for (i = 0; i < ncolumns; i++)
+	{
+		atts[i] = InvalidAttrNumber;
+		for (int a = 0; a < desc->natts; a++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(desc, a);
+
+			if (!attr->attisdropped && strcmp(NameStr(attr->attname), columns[i]) == 0)
+				atts[i] = attr->attnum;
+		}
+		if (atts[i] == InvalidAttrNumber)
+			elog(ERROR, "column \"%s\" of territory.%s is missing", columns[i], relname);
+	}
+
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(rowcxt);
+
+		heap_deform_tuple(tuple, desc, all_values, all_nulls);
+		for (i = 0; i < ncolumns; i++)
+		{
+			values[i] = all_values[atts[i] - 1];
+			nulls[i] = all_nulls[atts[i] - 1];
+		}
+		callback(arg, values, nulls);
+		MemoryContextSwitchTo(old);
+		CHECK_FOR_INTERRUPTS();
+	}
+	table_endscan(scan);
+	table_close(rel, NoLock);
 }
 
 /*

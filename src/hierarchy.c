@@ -180,7 +180,6 @@ typedef struct BuildState
 } BuildState;
 
 /* One decoded row: values and nulls indexed by the scan's column list. */
-typedef void (*RowCallback) (BuildState *state, Datum *values, bool *nulls);
 
 static int32
 GetInt4(Datum *values, bool *nulls, int col, int32 if_null)
@@ -232,8 +231,10 @@ Grow(void **array, int32 *n, int32 *max, Size elem)
 }
 
 static void
-ModelRow(BuildState *state, Datum *values, bool *nulls)
+ModelRow(void *arg, Datum *values, bool *nulls)
 {
+	BuildState *state = arg;
+
 	HierarchyModel *m;
 	char	   *st;
 	int32		i = Grow((void **) &state->models, &state->nmodels, &state->maxmodels,
@@ -251,8 +252,10 @@ ModelRow(BuildState *state, Datum *values, bool *nulls)
 }
 
 static void
-TypeRow(BuildState *state, Datum *values, bool *nulls)
+TypeRow(void *arg, Datum *values, bool *nulls)
 {
+	BuildState *state = arg;
+
 	HierarchyType *t;
 	int32		i = Grow((void **) &state->types, &state->ntypes, &state->maxtypes,
 						 sizeof(HierarchyType));
@@ -274,8 +277,10 @@ OwnerModeOf(const char *mode)
 }
 
 static void
-TerritoryRow(BuildState *state, Datum *values, bool *nulls)
+TerritoryRow(void *arg, Datum *values, bool *nulls)
 {
+	BuildState *state = arg;
+
 	/* grow first: the array may move */
 	int32		i = Grow((void **) &state->raw, &state->nraw, &state->maxraw, sizeof(RawTerritory));
 	RawTerritory *r = &state->raw[i];
@@ -288,60 +293,6 @@ TerritoryRow(BuildState *state, Datum *values, bool *nulls)
 	r->type = GetInt4(values, nulls, 5, 0);
 	r->owner_mode = nulls[6] ? 'n' : OwnerModeOf(TextDatumGetCString(values[6]));
 	r->parent = -1;
-}
-
-/*
- * ScanRelation
- *		Feed every row of an extension table visible to snapshot to callback, decoded once into
- *		the named columns (looked up by name, so upgrades may add columns).
- */
-static void
-ScanRelation(const char *relname, const char **columns, int ncolumns, Snapshot snapshot,
-			 RowCallback callback, BuildState *state, MemoryContext rowcxt)
-{
-	Relation	rel = table_open(ConfigRelid(relname), AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	AttrNumber	atts[8];
-	Datum	   *all_values = palloc(sizeof(Datum) * desc->natts);
-	bool	   *all_nulls = palloc(sizeof(bool) * desc->natts);
-	Datum		values[8];
-	bool		nulls[8];
-	TableScanDesc scan;
-	HeapTuple	tuple;
-	int			i;
-
-	Assert(ncolumns <= lengthof(atts));
-	for (i = 0; i < ncolumns; i++)
-	{
-		atts[i] = InvalidAttrNumber;
-		for (int a = 0; a < desc->natts; a++)
-		{
-			Form_pg_attribute attr = TupleDescAttr(desc, a);
-
-			if (!attr->attisdropped && strcmp(NameStr(attr->attname), columns[i]) == 0)
-				atts[i] = attr->attnum;
-		}
-		if (atts[i] == InvalidAttrNumber)
-			elog(ERROR, "column \"%s\" of territory.%s is missing", columns[i], relname);
-	}
-
-	scan = table_beginscan(rel, snapshot, 0, NULL);
-	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(rowcxt);
-
-		heap_deform_tuple(tuple, desc, all_values, all_nulls);
-		for (i = 0; i < ncolumns; i++)
-		{
-			values[i] = all_values[atts[i] - 1];
-			nulls[i] = all_nulls[atts[i] - 1];
-		}
-		callback(state, values, nulls);
-		MemoryContextSwitchTo(old);
-		CHECK_FOR_INTERRUPTS();
-	}
-	table_endscan(scan);
-	table_close(rel, NoLock);
 }
 
 /* qsort over raw indices of one sibling group: by name (bytewise), then id */
@@ -522,10 +473,10 @@ BuildHierarchy(Snapshot snapshot)
 	st.models = palloc(sizeof(HierarchyModel) * st.maxmodels);
 	st.maxtypes = 8;
 	st.types = palloc(sizeof(HierarchyType) * st.maxtypes);
-	ScanRelation("models", model_cols, 4, snapshot, ModelRow, &st, cxt);
-	ScanRelation("territory_types", type_cols, 3, snapshot, TypeRow, &st, cxt);
+	ConfigScan("models", model_cols, 4, snapshot, ModelRow, &st, cxt);
+	ConfigScan("territory_types", type_cols, 3, snapshot, TypeRow, &st, cxt);
 	MemoryContextSwitchTo(scratch);
-	ScanRelation("territories", terr_cols, 7, snapshot, TerritoryRow, &st, scratch);
+	ConfigScan("territories", terr_cols, 7, snapshot, TerritoryRow, &st, scratch);
 
 	n = st.nraw;
 

@@ -59,6 +59,9 @@ extern void TerritoryConfigEnd(void);
 /* config.c */
 extern Oid	ConfigRelid(const char *relname);
 extern char *ConfigTable(const char *relname);
+typedef void (*ConfigRowCallback) (void *arg, Datum *values, bool *nulls);
+extern void ConfigScan(const char *relname, const char **columns, int ncolumns, Snapshot snapshot,
+					   ConfigRowCallback callback, void *arg, MemoryContext rowcxt);
 extern char *TerritoryRelationName(Oid relid);
 extern void ConfigRelcacheCallback(Oid relid);
 extern Oid	ConfigLogicalRelid(Oid relid);

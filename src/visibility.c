@@ -270,30 +270,151 @@ CompareMemberUser(const void *a, const void *b)
 	return ((const int32 *) a)[0] - ((const int32 *) b)[0];
 }
 
+/*
+ * The rows of the configuration, read with ConfigScan() (no parser or planner: a new backend
+ * builds these caches before its first row check), into growable arrays.
+ */
+typedef struct UserRow
+{
+	int32		id;
+	char	   *key;
+	char	   *login;
+	int32		manager_id;		/* 0: none */
+	bool		sees_all;
+	bool		active;
+} UserRow;
+
+typedef struct MemberRow
+{
+	int32		user_id;
+	Membership	m;
+} MemberRow;
+
+typedef struct Rows
+{
+	MemoryContext cxt;			/* where the array and its strings go */
+	Size		width;
+	int32		n;
+	int32		size;
+	char	   *items;
+} Rows;
+
+static void
+RowsInit(Rows *rows, MemoryContext cxt, Size width)
+{
+	rows->cxt = cxt;
+	rows->width = width;
+	rows->n = 0;
+	rows->size = 16;
+	rows->items = MemoryContextAlloc(cxt, width * rows->size);
+}
+
+static void *
+RowsAdd(Rows *rows)
+{
+	if (rows->n == rows->size)
+	{
+		rows->size *= 2;
+		rows->items = repalloc(rows->items, rows->width * rows->size);
+	}
+	return rows->items + rows->width * rows->n++;
+}
+
+static const char *user_cols[] = {"id", "key", "login", "manager_id", "sees_all", "active"};
+
+static void
+ReadUser(void *arg, Datum *values, bool *nulls)
+{
+	Rows	   *rows = arg;
+	UserRow    *r = RowsAdd(rows);
+
+	r->id = DatumGetInt32(values[0]);
+	r->key = MemoryContextStrdup(rows->cxt, TextDatumGetCString(values[1]));
+	r->login = nulls[2] ? NULL : MemoryContextStrdup(rows->cxt, NameStr(*DatumGetName(values[2])));
+	r->manager_id = nulls[3] ? 0 : DatumGetInt32(values[3]);
+	r->sees_all = !nulls[4] && DatumGetBool(values[4]);
+	r->active = !nulls[5] && DatumGetBool(values[5]);
+}
+
+static int
+CompareUserRows(const void *a, const void *b)
+{
+	int32		x = ((const UserRow *) a)->id;
+	int32		y = ((const UserRow *) b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static const char *member_cols[] = {"user_id", "territory_id", "role", "valid_from", "valid_to", "rotation"};
+
+static void
+ReadMember(void *arg, Datum *values, bool *nulls)
+{
+	MemberRow  *r = RowsAdd(arg);
+	char	   *role = TextDatumGetCString(values[2]);
+
+	r->user_id = DatumGetInt32(values[0]);
+	r->m.territory = DatumGetInt32(values[1]);
+	r->m.manager = strcmp(role, "manager") == 0;
+	r->m.rotation = !nulls[5] && DatumGetBool(values[5]);
+	if (nulls[3])
+		DATE_NOBEGIN(r->m.valid_from);
+	else
+		r->m.valid_from = DatumGetDateADT(values[3]);
+	if (nulls[4])
+		DATE_NOEND(r->m.valid_to);
+	else
+		r->m.valid_to = DatumGetDateADT(values[4]);
+}
+
+static const char *access_cols[] = {"territory_id", "kind", "access"};
+
+static void
+ReadAccess(void *arg, Datum *values, bool *nulls)
+{
+	HTAB	   *access = arg;
+	char	   *level = TextDatumGetCString(values[2]);
+	AccessKey	key;
+	AccessEntry *e;
+
+	memset(&key, 0, sizeof(key));
+	key.territory = DatumGetInt32(values[0]);
+	key.kind = KindIndex(TextDatumGetCString(values[1]));
+	e = hash_search(access, &key, HASH_ENTER, NULL);
+	e->access = strcmp(level, "none") == 0 ? ACCESS_NONE
+		: strcmp(level, "read") == 0 ? ACCESS_READ : ACCESS_EDIT;
+}
+
 static Visibility *
 BuildVisibility(void)
 {
 	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "territory visibility",
 											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "territory visibility rows",
+												  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
 	Visibility *v;
 	HASHCTL		ctl;
 	HTAB	   *by_id;
-	uint64		i;
-	TerritoryUser save;
+	int32		i;
+	Rows		rows;
+	UserRow    *user_rows;
+	Snapshot	snapshot;
 
 	old = MemoryContextSwitchTo(cxt);
 	v = palloc0(sizeof(Visibility));
 	v->cxt = cxt;
 
-	TerritoryBecomeOwner(&save);
-	if (TerritoryConfigBegin())
+	if (IsInParallelMode())
 		visibility_transient_lxid = TerritoryLocalXid();
+	RowsInit(&rows, scratch, sizeof(UserRow));
+	snapshot = RegisterSnapshot(TerritoryConfigSnapshot());
+	ConfigScan("sales_users", user_cols, lengthof(user_cols), snapshot, ReadUser, &rows, scratch);
+	UnregisterSnapshot(snapshot);
+	user_rows = (UserRow *) rows.items;
+	qsort(user_rows, rows.n, sizeof(UserRow), CompareUserRows);
 
-	if (SPI_execute(psprintf("SELECT id, key, login, manager_id, sees_all, active FROM %s ORDER BY id",
-							 ConfigTable("sales_users")), true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read territory.sales_users");
-	v->nusers = SPI_processed;
+	v->nusers = rows.n;
 	v->users = MemoryContextAllocZero(cxt, sizeof(SalesUser) * Max(v->nusers, 1));
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(int32);
@@ -308,75 +429,63 @@ BuildVisibility(void)
 	ctl.hcxt = cxt;
 	v->by_name = hash_create("territory users by name", Max(v->nusers * 2, 16), &ctl,
 							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	for (i = 0; i < v->nusers; i++)
 	{
-		int32	   *managers = palloc(sizeof(int32) * Max(v->nusers, 1));
+		const UserRow *r = &user_rows[i];
+		SalesUser  *u = &v->users[i];
+		int32	   *e;
+		UserSlot   *slot;
+		char		buf[NAME_KEY_SIZE];
 
-		for (i = 0; i < SPI_processed; i++)
+		u->id = r->id;
+		u->key = MemoryContextStrdup(cxt, r->key);
+		u->login = r->login ? MemoryContextStrdup(cxt, r->login) : NULL;
+		u->sees_all = r->sees_all;
+		u->active = r->active;
+		e = hash_search(by_id, &u->id, HASH_ENTER, NULL);
+		e[1] = i;
+		if (NameKey(buf, 'k', u->key))
 		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			SalesUser  *u = &v->users[i];
-			bool		isnull;
-			char	   *login;
-			int32	   *e;
-			UserSlot   *slot;
-			char		buf[NAME_KEY_SIZE];
-
-			u->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-			u->key = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
-			login = SPI_getvalue(tup, desc, 3);
-			u->login = login ? MemoryContextStrdup(cxt, login) : NULL;
-			managers[i] = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
-			if (isnull)
-				managers[i] = 0;
-			u->sees_all = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-			u->active = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
-			e = hash_search(by_id, &u->id, HASH_ENTER, NULL);
-			e[1] = i;
-			if (NameKey(buf, 'k', u->key))
-			{
-				slot = hash_search(v->by_name, buf, HASH_ENTER, NULL);
-				slot->user = i;
-			}
-			if (u->login && NameKey(buf, 'l', u->login))
-			{
-				slot = hash_search(v->by_name, buf, HASH_ENTER, NULL);
-				slot->user = i;
-			}
+			slot = hash_search(v->by_name, buf, HASH_ENTER, NULL);
+			slot->user = i;
 		}
-		/* managers, and each manager's direct reports */
+		if (u->login && NameKey(buf, 'l', u->login))
 		{
-			int32	   *count = palloc0(sizeof(int32) * Max(v->nusers, 1));
-			int32		total = 0;
+			slot = hash_search(v->by_name, buf, HASH_ENTER, NULL);
+			slot->user = i;
+		}
+	}
+	/* managers, and each manager's direct reports */
+	{
+		int32	   *count = MemoryContextAllocZero(scratch, sizeof(int32) * Max(v->nusers, 1));
+		int32		total = 0;
 
-			for (i = 0; i < (uint64) v->nusers; i++)
-			{
-				int32	   *e = managers[i] ? hash_search(by_id, &managers[i], HASH_FIND, NULL) : NULL;
+		for (i = 0; i < v->nusers; i++)
+		{
+			int32		manager = user_rows[i].manager_id;
+			int32	   *e = manager ? hash_search(by_id, &manager, HASH_FIND, NULL) : NULL;
 
-				v->users[i].manager = e ? e[1] : -1;
-				if (e)
-					count[e[1]]++;
-			}
-			for (i = 0; i < (uint64) v->nusers; i++)
-			{
-				v->users[i].first_report = total;
-				total += count[i];
-			}
-			v->reports = MemoryContextAlloc(cxt, sizeof(int32) * Max(total, 1));
-			for (i = 0; i < (uint64) v->nusers; i++)
-			{
-				int32		m = v->users[i].manager;
+			v->users[i].manager = e ? e[1] : -1;
+			if (e)
+				count[e[1]]++;
+		}
+		for (i = 0; i < v->nusers; i++)
+		{
+			v->users[i].first_report = total;
+			total += count[i];
+		}
+		v->reports = MemoryContextAlloc(cxt, sizeof(int32) * Max(total, 1));
+		for (i = 0; i < v->nusers; i++)
+		{
+			int32		m = v->users[i].manager;
 
-				if (m >= 0)
-					v->reports[v->users[m].first_report + v->users[m].nreports++] = i;
-			}
+			if (m >= 0)
+				v->reports[v->users[m].first_report + v->users[m].nreports++] = i;
 		}
 	}
 
-	TerritoryConfigEnd();
-	TerritoryRestoreUser(&save);
-	/* the scratch arrays went with SPI's memory */
 	MemoryContextSwitchTo(old);
+	MemoryContextDelete(scratch);
 	return v;
 }
 
@@ -385,58 +494,49 @@ static void
 BuildMembers(Visibility *v)
 {
 	MemoryContext cxt = AllocSetContextCreate(v->cxt, "territory memberships", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "territory membership rows",
+												  ALLOCSET_DEFAULT_SIZES);
 	HASHCTL		ctl;
 	HTAB	   *by_id = v->by_id;
-	uint64		i;
+	int32		i;
 	int32		nmembers;
 	int32	   *member_rows;	/* (user index, member index) pairs, sorted by user */
-	Membership *raw_members;
-	TerritoryUser save;
+	MemberRow  *raw;
+	Rows		rows;
+	Snapshot	snapshot;
 
-	for (i = 0; i < (uint64) v->nusers; i++)
+	for (i = 0; i < v->nusers; i++)
 		v->users[i].nmembers = 0;
-	TerritoryBecomeOwner(&save);
-	if (TerritoryConfigBegin())
+	if (IsInParallelMode())
 		visibility_transient_lxid = TerritoryLocalXid();
-	if (SPI_execute(psprintf("SELECT user_id, territory_id, role OPERATOR(pg_catalog.=) 'manager',"
-							 " valid_from, valid_to, rotation FROM %s", ConfigTable("members")),
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read territory.members");
-	nmembers = SPI_processed;
-	member_rows = palloc(sizeof(int32) * 2 * Max(nmembers, 1));
-	raw_members = palloc(sizeof(Membership) * Max(nmembers, 1));
-	for (i = 0; i < (uint64) nmembers; i++)
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(AccessKey);
+	ctl.entrysize = sizeof(AccessEntry);
+	ctl.hcxt = cxt;
+	v->access = hash_create("territory access levels", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	RowsInit(&rows, scratch, sizeof(MemberRow));
+	snapshot = RegisterSnapshot(TerritoryConfigSnapshot());
+	ConfigScan("members", member_cols, lengthof(member_cols), snapshot, ReadMember, &rows, scratch);
+	ConfigScan("territory_access", access_cols, lengthof(access_cols), snapshot, ReadAccess, v->access, scratch);
+	UnregisterSnapshot(snapshot);
+
+	nmembers = rows.n;
+	raw = (MemberRow *) rows.items;
+	member_rows = MemoryContextAlloc(scratch, sizeof(int32) * 2 * Max(nmembers, 1));
+	for (i = 0; i < nmembers; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int32		user_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-		int32	   *e = hash_search(by_id, &user_id, HASH_FIND, NULL);
-		Datum		d;
+		int32	   *e = hash_search(by_id, &raw[i].user_id, HASH_FIND, NULL);
 
 		member_rows[2 * i] = e ? e[1] : INT_MAX;
 		member_rows[2 * i + 1] = i;
-		raw_members[i].territory = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-		raw_members[i].manager = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
-		raw_members[i].rotation = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
-		d = SPI_getbinval(tup, desc, 4, &isnull);
-		if (isnull)
-			DATE_NOBEGIN(raw_members[i].valid_from);
-		else
-			raw_members[i].valid_from = DatumGetDateADT(d);
-		d = SPI_getbinval(tup, desc, 5, &isnull);
-		if (isnull)
-			DATE_NOEND(raw_members[i].valid_to);
-		else
-			raw_members[i].valid_to = DatumGetDateADT(d);
 	}
 	qsort(member_rows, nmembers, sizeof(int32) * 2, CompareMemberUser);
 	v->members = MemoryContextAlloc(cxt, sizeof(Membership) * Max(nmembers, 1));
-	for (i = 0; i < (uint64) nmembers; i++)
+	for (i = 0; i < nmembers; i++)
 	{
 		int32		u = member_rows[2 * i];
 
-		v->members[i] = raw_members[member_rows[2 * i + 1]];
+		v->members[i] = raw[member_rows[2 * i + 1]].m;
 		if (u == INT_MAX)
 			continue;
 		if (v->users[u].nmembers == 0)
@@ -444,34 +544,7 @@ BuildMembers(Visibility *v)
 		v->users[u].nmembers++;
 	}
 
-	if (SPI_execute(psprintf("SELECT territory_id, kind, access FROM %s", ConfigTable("territory_access")), true, 0)
-		!= SPI_OK_SELECT)
-		elog(ERROR, "could not read territory.territory_access");
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(AccessKey);
-	ctl.entrysize = sizeof(AccessEntry);
-	ctl.hcxt = cxt;
-	v->access = hash_create("territory access levels", Max(SPI_processed, 16), &ctl,
-							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		AccessKey	key;
-		AccessEntry *e;
-		char	   *access = SPI_getvalue(tup, desc, 3);
-
-		memset(&key, 0, sizeof(key));
-		key.territory = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-		key.kind = KindIndex(SPI_getvalue(tup, desc, 2));
-		e = hash_search(v->access, &key, HASH_ENTER, NULL);
-		e->access = strcmp(access, "none") == 0 ? ACCESS_NONE
-			: strcmp(access, "read") == 0 ? ACCESS_READ : ACCESS_EDIT;
-	}
-
-	TerritoryConfigEnd();
-	TerritoryRestoreUser(&save);
+	MemoryContextDelete(scratch);
 	if (v->members_cxt != NULL)
 		MemoryContextDelete(v->members_cxt);
 	v->members_cxt = cxt;
