@@ -4,14 +4,17 @@
 # distributed table, against the same load into the same distributed table unmanaged; the same
 # two loads into local tables of the benchmark's own server, for the single-server ratio of the
 # same run; and a restricted user's count(*) of the distributed accounts through the policies
-# (SET LOCAL territory."user" as an application role) against the hand-written filter.
+# (SET LOCAL territory."user" as an application role) against the hand-written filter; and new
+# leads, one per transaction, given their owner by round robin and by load balancing against the
+# same leads written with their owner, through the coordinator and on one server.
 # Targets (issue 15): the time the extension adds to the load, over the bare load, no more on the
 # cluster than on one server; the query ≤ 1.10× the hand-written one.
 #
 # Run by bench/run (bench/run S citus-1) with the benchmark's database, bench/lib.sql loaded, as
 # its argument.  Needs Citus for this PostgreSQL (scripts/build-citus builds it from the vendored
 # tarball); without it the benchmark records that it was skipped.  The cluster runs as the user
-# postgres in a private directory (ports 55450-55452) and is stopped and removed on exit.
+# postgres in a private directory (ports 55450-55452, or the three of BENCH_CITUS_PORTS) and is
+# stopped and removed on exit.
 set -euo pipefail
 
 db=$1
@@ -19,9 +22,10 @@ psql_q=(psql -X -q -v ON_ERROR_STOP=1 -d "$db")
 bench=citus-1
 runs=${BENCH_RUNS:-5}
 queries=20
+leads=${BENCH_LEADS:-200}
 bin=$(pg_config --bindir)
 share=$(pg_config --sharedir)
-ports=(55450 55451 55452)
+read -r -a ports <<<"${BENCH_CITUS_PORTS:-55450 55451 55452}"
 
 about="Accounts generated as for match-1 (\`bench.make_accounts\`, fixed seed) with its 1,000-rule set (regions, \
 countries, districts, postal areas, industry tiers), written to a file and loaded with psql's client-side \
@@ -33,7 +37,11 @@ runs in its own transaction, the tables (and the history) truncated before it, u
 alternate. Then a sales user who is a member of one country territory counts the distributed accounts \
 through the policies (an application role, \`SET LOCAL territory.\"user\"\` carried to the workers by \
 citus.propagate_set_commands) and with the hand-written filter \`territories && '{...}'\` (the user's visible \
-territories, as a role with BYPASSRLS, which the transaction also sets with \`SET LOCAL ROLE\`): ${queries} transactions per timed run in one psql session; the ms column is per transaction."
+territories, as a role with BYPASSRLS, which the transaction also sets with \`SET LOCAL ROLE\`): ${queries} transactions per timed run in one psql session; the ms column is per transaction. \
+Last, ${leads} leads per timed run, one per transaction in one psql session, into a managed lead table \
+(distributed on the cluster, co-located with the accounts) landing in a territory of 5 members: written with \
+their owner, given one by round robin, and by load balancing (the member with the fewest leads); the ms \
+column is per lead."
 
 if [ ! -f "$share/extension/citus.control" ]; then
 	echo "citus-1: skipped: Citus is not installed for this PostgreSQL (scripts/build-citus builds it from ../shared/vendor)"
@@ -224,4 +232,68 @@ SELECT bench.record('$bench', '$qlabel', 'hand-written filter (a BYPASSRLS role)
 SELECT bench.record('$bench', '$qlabel', 'through the policies (SET LOCAL territory.user)', '{${qs[policy]}}', '$by_policy');
 SELECT bench.target('$bench', 'query through the policies ≤ 1.10× the hand-written filter', '$qlabel',
                     'through the policies (SET LOCAL territory.user)', '$qlabel', 'hand-written filter (a BYPASSRLS role)', '<=', 1.10);
+SQL
+
+# ---------------------------------------------------------------- owners of new leads
+
+owners_setup="
+SET client_min_messages = warning;
+SELECT territory.add_territory('Bench inbound', NULL, 'B-RR') AS rr \gset
+SELECT territory.add_territory('Bench partners', NULL, 'B-LB') AS lb \gset
+SELECT territory.add_user('owner' || g, 'Owner ' || g) FROM generate_series(1, 10) g;
+SELECT territory.add_member(:rr, 'owner' || g) FROM generate_series(1, 5) g;
+SELECT territory.add_member(:lb, 'owner' || g) FROM generate_series(6, 10) g;
+SELECT territory.set_owner_assignment(:rr, 'round_robin');
+SELECT territory.set_owner_assignment(:lb, 'load_balanced');
+CREATE TABLE bench_leads (id bigint PRIMARY KEY, source text, owner_id text);
+\if :cluster
+SELECT create_distributed_table('bench_leads', 'id', colocate_with => 'accounts');
+\endif
+SELECT territory.manage_table('bench_leads', 'lead');
+SELECT territory.add_rule(:rr, \$\$source = 'rr'\$\$, 'bench round robin', 'bench_leads');
+SELECT territory.add_rule(:lb, \$\$source = 'lb'\$\$, 'bench load balancing', 'bench_leads');
+"
+printf '\\set cluster on\n%s' "$owners_setup" | "${cq[@]}" -o /dev/null
+printf '\\set cluster off\n%s' "$owners_setup" | "${psql_q[@]}" -o /dev/null
+declare -A ls
+next_id=0
+timed_leads() { # key source owner psql-command...
+	local key=$1 source=$2 owner=$3 script="" t0 t1 i
+	shift 3
+	for i in $(seq "$leads"); do
+		next_id=$((next_id + 1))
+		script="${script}INSERT INTO bench_leads VALUES ($next_id, '$source', $owner);"$'\n'
+	done
+	t0=$(now_ms)
+	printf '%s' "$script" | "$@" -o /dev/null
+	t1=$(now_ms)
+	ls[$key]="${ls[$key]:-}${ls[$key]:+,}$(awk -v a="$t0" -v b="$t1" -v n="$leads" 'BEGIN { printf "%.3f", (b - a) / n }')"
+}
+"${psql_q[@]}" -o /dev/null -c "SELECT bench.say('new leads: a warm-up, then $runs timed runs of each method')"
+for i in $(seq 0 "$runs"); do
+	timed_leads c_given rr "'owner1'" "${cq[@]}"
+	timed_leads c_rr rr NULL "${cq[@]}"
+	timed_leads c_lb lb NULL "${cq[@]}"
+	timed_leads s_given rr "'owner1'" "${psql_q[@]}"
+	timed_leads s_rr rr NULL "${psql_q[@]}"
+	timed_leads s_lb lb NULL "${psql_q[@]}"
+	if [ "$i" = 0 ]; then ls=(); fi
+done
+spread_sql="SELECT max(n) - min(n) FROM (SELECT count(*) AS n FROM bench_leads WHERE source = 'lb' GROUP BY owner_id) c"
+c_spread=$("${cq[@]}" -At -c "$spread_sql")
+s_spread=$("${psql_q[@]}" -At -c "$spread_sql")
+c_null=$("${cq[@]}" -At -c "SELECT count(*) FROM bench_leads WHERE owner_id IS NULL")
+if [ "$c_spread" -gt 1 ] || [ "$s_spread" -gt 1 ] || [ "$c_null" != 0 ]; then
+	echo "citus-1: load balancing left members $c_spread (cluster) and $s_spread (one server) apart, $c_null leads without an owner" >&2
+	exit 1
+fi
+clabel="a new lead through the coordinator, one per transaction"
+slabel="a new lead on one server, one per transaction"
+"${psql_q[@]}" -o /dev/null -f - <<SQL
+SELECT bench.record('$bench', '$clabel', 'written with its owner', '{${ls[c_given]}}', 'given');
+SELECT bench.record('$bench', '$clabel', 'round robin', '{${ls[c_rr]}}', 'turns on the coordinator');
+SELECT bench.record('$bench', '$clabel', 'load balancing', '{${ls[c_lb]}}', 'members within $c_spread');
+SELECT bench.record('$bench', '$slabel', 'written with its owner', '{${ls[s_given]}}', 'given');
+SELECT bench.record('$bench', '$slabel', 'round robin', '{${ls[s_rr]}}', 'turns');
+SELECT bench.record('$bench', '$slabel', 'load balancing', '{${ls[s_lb]}}', 'members within $s_spread');
 SQL

@@ -661,7 +661,7 @@ territory_assign_trigger(PG_FUNCTION_ARGS)
 
 		(void) slot_getattr(newslot, t->owner_attno, &owner_null);
 		if (owner_null)
-			owner = OwnerChoose(rel, t, ids, n);
+			owner = OwnerChoose(rel, t, ids, n, key);
 	}
 	if (owner == NULL && (!isnull || t->kind == 'd') && SameIds(current, ncurrent, ids, n))
 		return PointerGetDatum(newtuple);

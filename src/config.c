@@ -625,3 +625,32 @@ ConfigCoordinator(char **host, int32 *port)
 	TerritoryRestoreUser(&save);
 	return worker;
 }
+
+/*
+ * ConfigDistributedXact
+ *		The Citus distributed transaction the current transaction belongs to, as a string that the
+ *		backends of one distributed transaction on every node share (the initiator node, the
+ *		transaction number and stamp, Citus's get_current_transaction_id()); "" when it is in
+ *		none (yet), or Citus is not there.  Palloc'd.
+ */
+char *
+ConfigDistributedXact(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	TerritoryUser save;
+	char	   *xact = "";
+
+	if (!OidIsValid(get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE)))
+		return pstrdup("");
+	TerritoryBecomeOwner(&save);
+	SPI_connect();
+	if (SPI_execute("SELECT t.initiator_node_identifier::pg_catalog.text OPERATOR(pg_catalog.||) ':'"
+					" OPERATOR(pg_catalog.||) t.transaction_number::pg_catalog.text OPERATOR(pg_catalog.||) ':'"
+					" OPERATOR(pg_catalog.||) t.transaction_stamp::pg_catalog.text"
+					" FROM pg_catalog.get_current_transaction_id() t WHERE t.transaction_number OPERATOR(pg_catalog.<>) 0",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		xact = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	TerritoryRestoreUser(&save);
+	return xact[0] ? xact : pstrdup("");
+}

@@ -9,6 +9,6 @@
 
 #include "matcher.h"
 
-extern char *OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n);
+extern char *OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n, const char *key);
 
 #endif							/* TERRITORY_OWNERS_H */

@@ -1,6 +1,7 @@
 /*
  * remote.c
- *		A Citus worker's turns of owner assignment, taken on the coordinator.
+ *		A Citus worker's turns of owner assignment, and its picks of load balancing, taken on the
+ *		coordinator.
  *
  * Round robin is fair across a cluster when every node takes a territory's turns from one
  * counter: the coordinator's (turns.c; its territory.rotations holds the turns of the cluster).
@@ -18,6 +19,10 @@
  * commit after it (or a prepared transaction rolled back later) leaves the turn used, as on one
  * server.  A lost connection fails the transaction whose turns it held, and the next transaction
  * connects again.
+ *
+ * Load balancing calls territory._pick_fewest() the same way: the coordinator counts the
+ * members' records over the cluster and remembers the owners it gave until their records show
+ * (inflight.c).
  */
 #include "postgres.h"
 
@@ -29,6 +34,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -204,19 +210,18 @@ CleanupExec(const char *sql)
 }
 
 /*
- * RemoteTakeTurn
- *		The next turn of a territory, taken on the coordinator (host:port), for its members in
- *		rotation user_ids[0 .. n): the transaction there mirrors this one.
+ * Call
+ *		The int8 value of call (a SELECT of one function) run on the coordinator (host:port), in
+ *		the transaction there that mirrors this one.
  */
-int64
-RemoteTakeTurn(const char *host, int32 port, int32 territory, const int32 *user_ids, int32 n)
+static int64
+Call(const char *host, int32 port, const char *call, const char *what)
 {
 	int			level = GetCurrentTransactionNestLevel();
 	int			mirrored = remote_level;
 	StringInfoData sql;
 	PGresult   *res;
-	int64		turn;
-	int32		i;
+	int64		value;
 
 	Connect(host, port);
 	initStringInfo(&sql);
@@ -227,20 +232,71 @@ RemoteTakeTurn(const char *host, int32 port, int32 territory, const int32 *user_
 	}
 	while (mirrored < level)
 		appendStringInfo(&sql, "SAVEPOINT s%d; ", ++mirrored);
-	appendStringInfo(&sql, "SELECT " TERRITORY_SCHEMA "._take_turn(%d, '{", territory);
-	for (i = 0; i < n; i++)
-		appendStringInfo(&sql, i == 0 ? "%d" : ",%d", user_ids[i]);
-	appendStringInfoString(&sql, "}')");
-	res = Exec(sql.data, "take a turn of owner assignment");
+	appendStringInfoString(&sql, call);
+	res = Exec(sql.data, what);
 	remote_level = mirrored;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
-		(turn = strtoi64(PQgetvalue(res, 0, 0), NULL, 10)) < 1)
+		(value = strtoi64(PQgetvalue(res, 0, 0), NULL, 10)) < 1)
 	{
 		PQclear(res);
-		elog(ERROR, "the coordinator gave no turn of territory %d", territory);
+		elog(ERROR, "the coordinator did not %s", what);
 	}
 	PQclear(res);
-	return turn;
+	return value;
+}
+
+/* '{a,b,...}' of user ids */
+static void
+AppendIds(StringInfo sql, const int32 *user_ids, int32 n)
+{
+	int32		i;
+
+	appendStringInfoString(sql, "'{");
+	for (i = 0; i < n; i++)
+		appendStringInfo(sql, i == 0 ? "%d" : ",%d", user_ids[i]);
+	appendStringInfoString(sql, "}'");
+}
+
+/*
+ * RemoteTakeTurn
+ *		The next turn of a territory, taken on the coordinator (host:port), for its members in
+ *		rotation user_ids[0 .. n).
+ */
+int64
+RemoteTakeTurn(const char *host, int32 port, int32 territory, const int32 *user_ids, int32 n)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT " TERRITORY_SCHEMA "._take_turn(%d, ", territory);
+	AppendIds(&sql, user_ids, n);
+	appendStringInfoChar(&sql, ')');
+	return Call(host, port, sql.data, "take a turn of owner assignment");
+}
+
+/*
+ * RemotePickFewest
+ *		The member of user_ids[0 .. n) (their owner values: keys) with the fewest open records of
+ *		the distributed table (its name: table) over the cluster, picked on the coordinator
+ *		(host:port) for the new record record of a territory, in the distributed transaction
+ *		xact (ConfigDistributedXact()): a sales user id.
+ */
+int32
+RemotePickFewest(const char *host, int32 port, int32 territory, const char *table, const char *record,
+				 const int32 *user_ids, const char **keys, int32 n, const char *xact)
+{
+	StringInfoData sql;
+	int32		i;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT " TERRITORY_SCHEMA "._pick_fewest(%d, %s, %s, ", territory,
+					 quote_literal_cstr(table), quote_literal_cstr(record));
+	AppendIds(&sql, user_ids, n);
+	appendStringInfoString(&sql, ", ARRAY[");
+	for (i = 0; i < n; i++)
+		appendStringInfo(&sql, i == 0 ? "%s" : ", %s", quote_literal_cstr(keys[i]));
+	appendStringInfo(&sql, "]::pg_catalog.text[], %s)", quote_literal_cstr(xact));
+	return (int32) Call(host, port, sql.data, "pick the owner of a record by load balancing");
 }
 
 static void

@@ -34,6 +34,7 @@
 #include "matcher.h"
 #include "history.h"
 #include "turns.h"
+#include "inflight.h"
 
 PG_MODULE_MAGIC;
 
@@ -63,6 +64,7 @@ _PG_init(void)
 	VisibilityInit();
 	PeriodInit();
 	TurnsInit();
+	InflightInit();
 	ClusterInit();
 	RemoteInit();
 }

@@ -68,6 +68,7 @@ extern Oid	ConfigLogicalRelid(Oid relid);
 extern Oid	ConfigColocatedShard(Oid table, Oid relation);
 extern AttrNumber ConfigDistributionAttno(Oid relid);
 extern bool ConfigCoordinator(char **host, int32 *port);
+extern char *ConfigDistributedXact(void);
 
 /* cluster.c */
 extern void ClusterInit(void);
@@ -75,6 +76,8 @@ extern void ClusterInit(void);
 /* remote.c */
 extern void RemoteInit(void);
 extern int64 RemoteTakeTurn(const char *host, int32 port, int32 territory, const int32 *user_ids, int32 n);
+extern int32 RemotePickFewest(const char *host, int32 port, int32 territory, const char *table, const char *record,
+							  const int32 *user_ids, const char **keys, int32 n, const char *xact);
 
 /* assign.c */
 extern void AssignRelcacheCallback(Oid relid);

@@ -76,6 +76,7 @@ REVOKE ALL ON FUNCTION
     territory._sales_users_before_write(),
     territory.set_owner_assignment(int4, text),
     territory._take_turn(int4, int4[]),
+    territory._pick_fewest(int4, text, text, int4[], text[], text),
     territory.enable_citus(),
     territory._citus_check_managed(regclass, text, name, name, territory.managed_tables),
     territory._citus_distribute_history(regclass, text, int4),

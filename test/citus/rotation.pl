@@ -6,6 +6,8 @@
 # same owner; then concurrent clients through both workers (pgbench) leave the owners of each
 # territory differing by at most one, and the turns on the coordinator are every committed
 # record's; a worker that cannot reach the coordinator refuses the record and changes nothing.
+# Load balancing: the same transactions through the two workers give the owners of one server,
+# and concurrent clients through both keep the members within one record (src/inflight.c).
 # Skipped when Citus is not installed (scripts/build-citus).
 use strict;
 use warnings;
@@ -164,6 +166,161 @@ $coordinator->start;
 is($workers[1]->safe_psql($db, q{INSERT INTO leads VALUES (99, 'web', NULL) RETURNING owner_id <> ''}), 't',
 	'with the coordinator back, the worker connects again');
 fairness('after the coordinator came back');
+
+# Load balancing across the cluster: the workers pick the member with the fewest open records on
+# the coordinator, which counts the cluster's records and the owners it gave to records not
+# committed yet (src/inflight.c).  The same transactions, one after the other through the two
+# sessions, give every record written alone the owner it gets on one server, and every member as
+# many records; then concurrent clients through both workers, writing several records a
+# statement over both workers, keep the members of each territory within one record.
+my $balanced = q{
+	SET client_min_messages = warning;
+	SELECT territory.set_owner_assignment(id, 'load_balanced') FROM territory.territories WHERE code IN ('IN', 'PA');
+	CREATE TABLE calls (id bigint PRIMARY KEY, source text, owner_id text);
+	\if :cluster
+	SELECT create_distributed_table('calls', 'id', colocate_with => 'leads');
+	\endif
+	SELECT territory.manage_table('calls', 'lead');
+	SELECT territory.add_rule(t.id, format('source = %L', s), s || ' calls', 'calls')
+	  FROM territory.territories t JOIN (VALUES ('IN', 'web'), ('PA', 'partner')) v(code, s) USING (code);
+};
+for my $node ([ $single, 'off' ], [ $coordinator, 'on' ])
+{
+	my ($ret, $out, $err) = run_sql($node->[0], $db, "\\set cluster $node->[1]\n$balanced");
+	is($ret, 0, $node->[0]->name . ': the territories balance the load of a call table') or diag($err);
+}
+my @calls = (
+	[ 0, q{INSERT INTO calls VALUES (1, 'web', NULL)} ],
+	[ 1, q{INSERT INTO calls VALUES (2, 'web', NULL), (3, 'partner', NULL)} ],
+	[ 0, q{BEGIN; SAVEPOINT s; INSERT INTO calls VALUES (4, 'web', NULL); ROLLBACK TO SAVEPOINT s;
+		   INSERT INTO calls VALUES (5, 'web', NULL); COMMIT} ],
+	[ 1, q{BEGIN; INSERT INTO calls VALUES (6, 'web', NULL); ROLLBACK} ],
+	[ 0, q{INSERT INTO calls VALUES (7, 'web', 'ann')} ],
+	[ 1, q{DO $$ BEGIN
+		     BEGIN INSERT INTO calls VALUES (8, 'web', NULL); RAISE EXCEPTION 'undone'; EXCEPTION WHEN raise_exception THEN NULL; END;
+		     INSERT INTO calls VALUES (9, 'web', NULL);
+		   END $$} ],
+	[ 0, q{INSERT INTO calls SELECT g, CASE WHEN g % 3 = 0 THEN 'partner' ELSE 'web' END, NULL FROM generate_series(10, 29) g} ],
+	[ 1, q{BEGIN; INSERT INTO calls SELECT g, 'web', NULL FROM generate_series(30, 33) g; INSERT INTO calls VALUES (34, 'web', NULL); COMMIT} ],
+	[ 0, q{INSERT INTO calls VALUES (35, 'web', NULL)} ],
+	[ 1, q{UPDATE calls SET owner_id = 'cyd' WHERE id = 1} ],
+	[ 0, q{INSERT INTO calls VALUES (36, 'web', NULL)} ],
+	[ 1, q{DELETE FROM calls WHERE id IN (2, 3)} ],
+	[ 0, q{INSERT INTO calls VALUES (37, 'web', NULL), (38, 'partner', NULL)} ],
+	[ 1, q{INSERT INTO calls VALUES (39, 'web', NULL)} ]);
+my $alone = q{SELECT id, owner_id FROM calls WHERE id IN (1, 5, 9, 34, 35, 36, 39) ORDER BY id};
+my $per_member = q{SELECT source, owner_id, count(*) FROM calls GROUP BY 1, 2 ORDER BY 1, 2};
+for my $run ([ 'single', $single, $single ], [ 'cluster', @workers ])
+{
+	my ($name, @nodes) = @$run;
+	my @sessions = map { $_->background_psql($db) } @nodes;
+	$sessions[ $_->[0] ]->query_safe($_->[1]) for @calls;
+	$_->quit for @sessions;
+	my $node = $name eq 'single' ? $single : $coordinator;
+	$results{$name} = [ map { $node->safe_psql($db, $_) } ($alone, $per_member) ];
+}
+is($results{cluster}[0], $results{single}[0], 'load balancing: each call written alone has the owner it has on one server');
+is($results{cluster}[1], $results{single}[1], 'load balancing: every member has as many calls as on one server');
+
+# Concurrent clients through both workers, three each, a rollback in ten, three calls a statement
+# (on shards of both workers): a pick waits for the other transactions that gave owners in its
+# territory, as on one server, not for the other backends of its own; no transaction fails, and
+# the members of each territory end within one call of each other.
+open my $fh, '>', $script or die $!;
+print $fh q{\set n :n + 1
+\set r random(1, 10)
+\set k :base + :client_id * 10000 + :n * 3
+BEGIN;
+INSERT INTO calls SELECT :k + g, CASE WHEN :r <= 7 THEN 'web' ELSE 'partner' END, NULL FROM generate_series(0, 2) g;
+\if :r = 1
+ROLLBACK;
+\else
+COMMIT;
+\endif
+};
+close $fh;
+my @runs;
+for my $i (0, 1)
+{
+	my ($out, $err) = ('', '');
+	push @runs, [ IPC::Run::start([ 'pgbench', '-n', '-c', '3', '-j', '3', '-t', '30', '-D', 'n=0', '-D', 'base=' . (1 + $i) * 1000000,
+			'-f', $script, '-h', $workers[$i]->host, '-p', $workers[$i]->port, $db ], '>', \$out, '2>', \$err), \$out, \$err ];
+}
+for my $r (@runs)
+{
+	ok($r->[0]->finish, 'pgbench through a worker, load balancing') or diag(${ $r->[2] });
+	note($1) if ${ $r->[1] } =~ /^(latency average.*)$/m;
+	like(${ $r->[1] }, qr/number of failed transactions: 0 /, 'no transaction failed')
+	  if ${ $r->[1] } =~ /failed transactions/;
+}
+my $committed = $coordinator->safe_psql($db, 'SELECT count(*) FROM calls WHERE id > 1000000');
+ok($committed >= 300 && $committed % 3 == 0, "the calls of the committed transactions ($committed)");
+my @spread = split /\n/, $coordinator->safe_psql($db, q{
+	SELECT t.code, max(coalesce(c.n, 0)) - min(coalesce(c.n, 0))
+	  FROM territory.territories t JOIN territory.members m ON m.territory_id = t.id
+	  JOIN territory.sales_users u ON u.id = m.user_id
+	  LEFT JOIN (SELECT owner_id, count(*) AS n FROM calls GROUP BY 1) c ON c.owner_id = u.key
+	 WHERE t.code IN ('IN', 'PA') GROUP BY 1 ORDER BY 1});
+is(scalar(@spread), 2, 'load balancing: both territories');
+for my $row (@spread)
+{
+	my ($code, $spread) = split /\|/, $row;
+	ok($spread <= 1, "load balancing: the members of $code are within one call ($spread)");
+}
+
+# Two transactions giving owners in two load-balanced territories in opposite orders deadlock, on
+# the cluster as on one server, and the same one fails (40P01): the one that waited first when the
+# second closes the cycle within deadlock_timeout (1 s), the second otherwise.
+sub deadlock
+{
+	my ($gap, $base, @nodes) = @_;
+	my @sessions = map { $_->background_psql($db, on_error_stop => 0) } @nodes;
+	$sessions[0]->query_safe(qq{BEGIN; INSERT INTO calls VALUES ($base, 'web', NULL)});
+	$sessions[1]->query_safe(qq{BEGIN; INSERT INTO calls VALUES ($base + 1, 'partner', NULL)});
+	$sessions[0]->query_until(qr/waiting/, "\\echo waiting\nINSERT INTO calls VALUES ($base + 2, 'partner', NULL);\n");
+	select(undef, undef, undef, $gap);
+	$sessions[1]->query(qq{INSERT INTO calls VALUES ($base + 3, 'web', NULL)});
+	my $second = $sessions[1]->{stderr};
+	$sessions[1]->{stderr} = '';
+	$sessions[0]->query('COMMIT');
+	my $first = $sessions[0]->{stderr};
+	$sessions[1]->query('COMMIT');
+	$_->quit for @sessions;
+	my $node = $nodes[0] == $single ? $single : $coordinator;
+	return join(' / ', ($first =~ /deadlock detected/ ? 'the first fails' : 'the first writes'),
+		($second =~ /deadlock detected/ ? 'the second fails' : 'the second writes'),
+		$node->safe_psql($db, qq{SELECT string_agg((id - $base) || '', ',' ORDER BY id) FROM calls WHERE id BETWEEN $base AND $base + 3}));
+}
+for my $case ([ 0.2, 50, 'the first fails / the second writes / 1,3' ], [ 2.5, 60, 'the first writes / the second fails / 0,2' ])
+{
+	my ($gap, $base, $expected) = @$case;
+	is(deadlock($gap, $base, $single, $single), $expected, "one server, the second waiting $gap s after the first: $expected");
+	is(deadlock($gap, $base, @workers), $expected, "the cluster: the same");
+}
+
+# The coordinator's function for the workers: refused on a worker, with arrays that do not match,
+# and for a record key longer than the coordinator remembers; nothing is kept of a refused pick.
+my $members = q{(SELECT array_agg(u.id ORDER BY u.key) FROM territory.sales_users u WHERE u.key IN ('pia', 'pat'))};
+my $keys = q{'{pat,pia}'::text[]};
+my $territory = q{(SELECT id FROM territory.territories WHERE code = 'PA')};
+is(sqlstate_of($workers[0], $db, qq{SELECT territory._pick_fewest($territory, 'calls', '1', $members, $keys, '')}), '55000',
+	'a worker picks on the coordinator only (55000)');
+is(sqlstate_of($coordinator, $db, qq{SELECT territory._pick_fewest($territory, 'calls', '1', $members, '{pat}', '')}), '22023',
+	'as many keys as members (22023)');
+is(sqlstate_of($coordinator, $db, qq{SELECT territory._pick_fewest($territory, 'calls', '1', '{}', '{}', '')}), '22023',
+	'at least one member (22023)');
+is(sqlstate_of($coordinator, $db, qq{SELECT territory._pick_fewest($territory, 'calls', repeat('9', 256), $members, $keys, '')}), '0A000',
+	'a record key of 256 bytes is refused (0A000)');
+is(sqlstate_of($coordinator, $db, qq{SELECT territory._pick_fewest($territory, 'no_such_table', '1', $members, $keys, '')}), '42P01',
+	'a table that does not exist (42P01)');
+is(sqlstate_of($coordinator, $db, qq{SELECT territory._pick_fewest($territory, 'territory.models', '1', $members, $keys, '')}), '55000',
+	'a table that territory does not manage (55000)');
+is($coordinator->safe_psql($db, qq{BEGIN; SELECT territory._pick_fewest($territory, 'calls', '99', $members, $keys, '') IS NOT NULL; ROLLBACK}), 't',
+	'a pick rolled back on the coordinator');
+my $fewest = $coordinator->safe_psql($db, q{SELECT CASE WHEN count(*) FILTER (WHERE owner_id = 'pat') <= count(*) FILTER (WHERE owner_id = 'pia')
+	THEN 'pat' ELSE 'pia' END FROM calls});
+is($workers[1]->safe_psql($db, q{INSERT INTO calls VALUES (40, 'partner', NULL) RETURNING owner_id}), $fewest,
+	'and the next record goes to the member with the fewest calls');
 
 for my $node ($single, $coordinator, @workers)
 {

@@ -1960,3 +1960,12 @@ CREATE FUNCTION territory._take_turn(territory int4, user_ids int4[]) RETURNS in
 COMMENT ON FUNCTION territory._take_turn(int4, int4[]) IS
     'Internal: the next owner assignment turn of a territory whose members in rotation are user_ids, taken on the coordinator of a Citus cluster for a worker';
 REVOKE ALL ON FUNCTION territory._take_turn(int4, int4[]) FROM PUBLIC;
+
+-- Load balancing on a Citus cluster: a worker picks the owner of a new record on the coordinator,
+-- which counts the cluster's records (src/owners.c, src/inflight.c, doc/citus.md).
+CREATE FUNCTION territory._pick_fewest(territory int4, tbl text, record text, user_ids int4[], keys text[], xact text) RETURNS int4
+    LANGUAGE c VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'territory_pick_fewest';
+COMMENT ON FUNCTION territory._pick_fewest(int4, text, text, int4[], text[], text) IS
+    'Internal: the member with the fewest open records of a distributed table, picked by load balancing on the coordinator of a Citus cluster for a worker''s new record';
+REVOKE ALL ON FUNCTION territory._pick_fewest(int4, text, text, int4[], text[], text) FROM PUBLIC;

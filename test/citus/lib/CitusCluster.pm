@@ -2,7 +2,8 @@
 # a Citus cluster of a coordinator and two workers on loopback (shared_preload_libraries =
 # 'citus,territory'), each with the database crm, Citus in it on every node and territory
 # created through the coordinator.  Ports: the server 55440, the coordinator 55441, the workers
-# 55442 and 55443.  Skips the test when Citus is not installed (scripts/build-citus).
+# 55442 and 55443 (from CITUS_TEST_PORT instead of 55440 when it is set, to run beside another
+# run).  Skips the test when Citus is not installed (scripts/build-citus).
 package CitusCluster;
 
 use strict;
@@ -25,7 +26,8 @@ sub citus_servers
 	plan skip_all => "Citus is not installed for this PostgreSQL (scripts/build-citus)"
 	  unless -f "$pgshare/extension/citus.control";
 
-	my $single = PostgreSQL::Test::Cluster->new('single', port => 55440);
+	my $port = $ENV{CITUS_TEST_PORT} || 55440;
+	my $single = PostgreSQL::Test::Cluster->new('single', port => $port);
 	$single->init;
 	$single->append_conf('postgresql.conf', "shared_preload_libraries = 'territory'\nlog_statement = none\n");
 	$single->start;
@@ -33,7 +35,7 @@ sub citus_servers
 	$single->safe_psql($db, 'SET client_min_messages = warning; CREATE EXTENSION territory');
 
 	my @cluster;
-	for my $n ([ 'coordinator', 55441 ], [ 'worker1', 55442 ], [ 'worker2', 55443 ])
+	for my $n ([ 'coordinator', $port + 1 ], [ 'worker1', $port + 2 ], [ 'worker2', $port + 3 ])
 	{
 		my $node = PostgreSQL::Test::Cluster->new($n->[0], port => $n->[1]);
 		$node->init;
@@ -56,11 +58,11 @@ citus.propagate_set_commands = 'local'
 		push @cluster, $node;
 	}
 	my ($coordinator, @workers) = @cluster;
-	$coordinator->safe_psql($db, q{
+	$coordinator->safe_psql($db, qq{
 		SET client_min_messages = warning;
-		SELECT citus_set_coordinator_host('127.0.0.1', 55441);
-		SELECT citus_add_node('127.0.0.1', 55442);
-		SELECT citus_add_node('127.0.0.1', 55443);
+		SELECT citus_set_coordinator_host('127.0.0.1', @{[ $port + 1 ]});
+		SELECT citus_add_node('127.0.0.1', @{[ $port + 2 ]});
+		SELECT citus_add_node('127.0.0.1', @{[ $port + 3 ]});
 	});
 	is($coordinator->safe_psql($db, 'SELECT count(*) FROM citus_get_active_worker_nodes()'), '2',
 		'the coordinator has two workers');
