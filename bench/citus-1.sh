@@ -107,6 +107,7 @@ shared_buffers = 256MB
 max_parallel_workers_per_gather = 0
 jit = off
 citus.propagate_set_commands = 'local'
+citus.enable_binary_protocol = off
 EOF
 	as_postgres "$bin/pg_ctl" -D "$dir/n$p" -l "$dir/n$p.log" -w start >/dev/null
 	as_postgres "$bin/psql" -X -q -h "$dir" -p "$p" -U postgres -d postgres -c "CREATE DATABASE crm" \

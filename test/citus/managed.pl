@@ -82,7 +82,9 @@ same_results('explain() says the same', $single, $db, $coordinator, $db, q{
 	SELECT * FROM territory.explain('deals', '501');
 	SELECT * FROM territory.explain('leads', '3');
 }, allow_empty => 1);
-# the history: every change of every record, in its order, and the as-of answers
+# the history: every change of every record, in its order, and the as-of answers; its tables read
+# through the coordinator as the coordinator's (citus.enable_binary_protocol = off) and filtered by
+# a table literal
 same_results('the history is the same', $single, $db, $coordinator, $db, q{
 	SELECT l.tbl::text, l.key, l.territories, l.added, l.added_causes, l.removed, l.removed_causes
 	  FROM territory.assignment_log l ORDER BY l.tbl::text, l.key, l.id;
@@ -92,6 +94,10 @@ same_results('the history is the same', $single, $db, $coordinator, $db, q{
 	  FROM unnest('{1, 7, 8, 20, 2004, 3002, 4001}'::int8[]) k ORDER BY k;
 	SELECT h.action, h.cause, count(*) FROM territory.assignment_history h
 	 WHERE h.tbl = 'deals'::text::regclass GROUP BY 1, 2 ORDER BY 1, 2;
+	SELECT h.action, h.cause, count(*) FROM territory.assignment_history h
+	 WHERE h.tbl = 'accounts'::regclass GROUP BY 1, 2 ORDER BY 1, 2;
+	SELECT h.tbl, h.tbl = 'contacts'::regclass, count(*) FROM territory.assignment_history h GROUP BY 1 ORDER BY h.tbl::text;
+	SELECT DISTINCT l.tbl, l.tbl::text FROM territory.assignment_log l ORDER BY 2;
 });
 # run_rules(): a rule added and one switched off change nothing until the run; a run interrupted
 # after its first batch is resumed

@@ -965,6 +965,10 @@ BEGIN
         RAISE EXCEPTION 'enable_citus() runs on the coordinator'
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    IF current_setting('citus.enable_binary_protocol', true) IS DISTINCT FROM 'off' THEN
+        RAISE WARNING 'citus.enable_binary_protocol is on: the history read through the coordinator shows the workers'' OIDs of its tables'
+            USING HINT = 'Set citus.enable_binary_protocol = off on every node (doc/citus.md, Deployment).';
+    END IF;
     SELECT array_agg(c.oid) INTO rels
       FROM unnest(names) n JOIN pg_class c ON c.relname = n AND c.relnamespace = 'territory'::regnamespace;
     IF (SELECT count(*) FROM pg_dist_partition p WHERE p.logicalrelid = ANY (rels)) = cardinality(rels) THEN

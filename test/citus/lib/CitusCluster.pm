@@ -48,6 +48,8 @@ log_statement = none
 log_error_verbosity = verbose
 # SET LOCAL territory."user" on the coordinator reaches the workers (Citus's documented setting)
 citus.propagate_set_commands = 'local'
+# results from the workers as text: a regclass column is the table's name, not a worker's OID
+citus.enable_binary_protocol = off
 });
 		# the nodes connect to each other over TCP loopback
 		$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
