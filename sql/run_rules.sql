@@ -64,15 +64,38 @@ SELECT m.key, t.code, m.action FROM territory.manual_assignments m JOIN territor
 UPDATE territory.rules r SET territory_id = (SELECT id FROM territory.territories WHERE model_id = :next AND code = 'FR')
   FROM territory.territories t
  WHERE t.id = r.territory_id AND t.model_id = :next AND r.criteria LIKE '%US%';
-SELECT p.tbl, count(*) AS changes, min(p.key) AS first_key,
-       (SELECT array_agg(code ORDER BY code) FROM territory.territories WHERE id = ANY (min(p.proposed))) AS proposed
+-- the preview lists the records that move (their territories' codes change), not those whose
+-- territories only have new ids in the new model, with what they leave and enter
+SELECT p.tbl, count(*) AS changes, min(p.key) AS first_key
   FROM territory.preview_model(:next) p GROUP BY p.tbl ORDER BY p.tbl::text;
-SELECT key, current, proposed FROM territory.preview_model(:next) WHERE tbl = 'accounts'::regclass ORDER BY key::int LIMIT 3;
+SELECT key, leaving_codes, leaving_names, entering_codes, entering_names,
+       (SELECT array_agg(t.model_id ORDER BY t.code) FROM territory.territories t WHERE t.id = ANY (proposed)) AS proposed_models
+  FROM territory.preview_model(:next) ORDER BY tbl::text, key;
+-- against plain SQL: the accounts whose codes differ between what they have and what the model gives
+SELECT count(*) AS oracle_moves, count(*) = (SELECT count(*) FROM territory.preview_model(:next) p
+                                               WHERE p.tbl = 'accounts'::regclass) AS preview_agrees
+  FROM accounts a
+ WHERE (SELECT array_agg(DISTINCT t.code ORDER BY t.code) FROM territory.territories t WHERE t.id = ANY (a.territories))
+       IS DISTINCT FROM
+       (SELECT array_agg(DISTINCT t.code ORDER BY t.code) FROM territory.territories t
+         WHERE t.id = ANY (territory._compute_territories_in('accounts', a, :next)));
+-- a renamed territory is named as in each model
+SELECT territory.rename_territory((SELECT id FROM territory.territories WHERE model_id = :next AND code = 'FR'), 'France (2027)');
+SELECT DISTINCT entering_codes, entering_names FROM territory.preview_model(:next) WHERE entering_codes = '{FR}';
 -- nothing changed yet
 SELECT count(*) AS in_next_year FROM accounts a, unnest(a.territories) t
  WHERE t IN (SELECT id FROM territory.territories WHERE model_id = :next);
+SELECT coalesce(max(id), 0) AS before_activation FROM territory.assignment_log \gset
 SELECT territory.activate_model(:next);
 SELECT id, name, state FROM territory.models ORDER BY id;
+-- the activation's history: the records that keep their territories get the new model's ids for
+-- them (cause model), those that move are moved by the new model's rules
+SELECT h.tbl, h.action, h.cause, count(*), count(DISTINCT h.key) AS records
+  FROM territory.assignment_history h WHERE h.id > :before_activation GROUP BY 1, 2, 3 ORDER BY h.tbl::text, 2, 3;
+SELECT h.key, t.code, t.model_id, h.action, h.cause, h.rule_id IS NOT NULL AS by_a_rule
+  FROM territory.assignment_history h JOIN territory.territories t ON t.id = h.territory_id
+ WHERE h.id > :before_activation AND h.tbl = 'accounts'::regclass AND h.key IN ('1', '2', '3')
+ ORDER BY h.key, h.action, t.code;
 SELECT t.code, count(*) FROM accounts a, unnest(a.territories) x JOIN territory.territories t ON t.id = x
  GROUP BY t.code ORDER BY t.code;
 SELECT count(*) AS stale FROM accounts a WHERE territories IS DISTINCT FROM territory.compute_territories('accounts', a);

@@ -516,6 +516,54 @@ CheckRowTrigger(FunctionCallInfo fcinfo, const char *name, bool before)
 }
 
 /*
+ * A territory removed and one added that are the same territory of two models (the same code:
+ * a model activated gives a record the new model's ids of the territories it keeps): both get
+ * CAUSE_MODEL, in old_causes and in the causes returned (new_causes, or a copy), so that the
+ * history tells them from the territories the new model's rules move the record between.  Both
+ * lists are sorted.
+ */
+static const int32 *
+SameTerritories(const int32 *old, int32 *old_causes, int32 nold, const int32 *new, const int32 *new_causes,
+				int32 nnew)
+{
+	const Hierarchy *h = HierarchyCurrent();
+	int32	   *causes = NULL;
+	int32		i,
+				j;
+
+	for (i = 0; i < nold; i++)
+	{
+		HierarchyNode from;
+		const char *code;
+
+		if (bsearch(&old[i], new, nnew, sizeof(int32), CompareInt32) != NULL || !HierarchyFind(h, old[i], &from))
+			continue;
+		code = NULL;
+		for (j = 0; j < nnew; j++)
+		{
+			HierarchyNode to;
+
+			if (bsearch(&new[j], old, nold, sizeof(int32), CompareInt32) != NULL ||
+				!HierarchyFind(h, new[j], &to) || to.model == from.model)
+				continue;
+			if (code == NULL)
+				code = HierarchyCode(h, old[i]);
+			if (strcmp(code, HierarchyCode(h, new[j])) != 0)
+				continue;
+			if (causes == NULL)
+			{
+				causes = palloc(sizeof(int32) * nnew);
+				memcpy(causes, new_causes, sizeof(int32) * nnew);
+			}
+			old_causes[i] = CAUSE_MODEL;
+			causes[j] = CAUSE_MODEL;
+			break;
+		}
+	}
+	return causes != NULL ? causes : new_causes;
+}
+
+/*
  * Note in the history what the row's change does to its territories: from the old row's (none
  * for an INSERT) to ids.  A changed key ends the old record and starts the new one.
  */
@@ -553,6 +601,7 @@ NoteChange(TriggerData *td, const ManagedTable *t, ManualSet *ms, const char *ke
 		for (i = 0; i < nold; i++)
 			old_causes[i] = ManualHas(b, key, old[i], true) ? CAUSE_MANUAL
 				: inherited ? CAUSE_INHERITED : CAUSE_RULE;
+		causes = SameTerritories(old, old_causes, nold, ids, causes, n);
 	}
 	HistoryNote(relid, td->tg_trigslot, key, old, old_causes, nold, ids, causes, n, !update);
 }

@@ -796,6 +796,15 @@ HierarchyFind(const Hierarchy *h, int32 id, HierarchyNode *node)
 	return true;
 }
 
+/* A territory's code (pointing into the cache), NULL when there is no such territory. */
+const char *
+HierarchyCode(const Hierarchy *h, int32 id)
+{
+	const IdSlot *slot = LookupId(&h->map, id);
+
+	return slot == NULL ? NULL : h->strings + h->code[slot->pos];
+}
+
 /*
  * HierarchyBestTerritory
  *		The one territory a deal gets among candidates: the best type priority, then the deepest,

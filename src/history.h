@@ -12,6 +12,7 @@
 #define CAUSE_INHERITED (-1)
 #define CAUSE_RULE (-2)			/* removed: no rule gives it any more */
 #define CAUSE_DELETED (-3)
+#define CAUSE_MODEL (-4)		/* the same territory (its code) in the model activated */
 
 #include "executor/tuptable.h"
 

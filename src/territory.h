@@ -120,6 +120,7 @@ extern const Hierarchy *HierarchyCurrent(void);
 extern int32 HierarchyActiveModel(const Hierarchy *h);
 extern char HierarchyModelPolicy(const Hierarchy *h, int32 model);
 extern bool HierarchyFind(const Hierarchy *h, int32 id, HierarchyNode *node);
+extern const char *HierarchyCode(const Hierarchy *h, int32 id);
 extern const int32 *HierarchyModelTerritories(const Hierarchy *h, int32 model, int32 *n);
 extern void HierarchyModelIdRange(const Hierarchy *h, int32 model, int32 *min_id, int32 *max_id);
 extern const Hierarchy *HierarchyPin(void);

@@ -206,9 +206,9 @@ COMMENT ON COLUMN territory.assignment_log.tbl IS 'The managed table';
 COMMENT ON COLUMN territory.assignment_log.key IS 'The record''s key, as text';
 COMMENT ON COLUMN territory.assignment_log.territories IS 'The record''s territories after the change';
 COMMENT ON COLUMN territory.assignment_log.added IS 'Territories the change added';
-COMMENT ON COLUMN territory.assignment_log.added_causes IS 'Why each was added: the rule id, 0 manual, -1 inherited';
+COMMENT ON COLUMN territory.assignment_log.added_causes IS 'Why each was added: the rule id, 0 manual, -1 inherited, -4 the same territory in the model activated';
 COMMENT ON COLUMN territory.assignment_log.removed IS 'Territories the change removed';
-COMMENT ON COLUMN territory.assignment_log.removed_causes IS 'Why each was removed: 0 manual, -1 inherited, -2 no rule gives it, -3 deleted';
+COMMENT ON COLUMN territory.assignment_log.removed_causes IS 'Why each was removed: 0 manual, -1 inherited, -2 no rule gives it, -3 deleted, -4 the same territory in the model activated';
 COMMENT ON COLUMN territory.assignment_log.at IS 'Start time of the transaction';
 COMMENT ON COLUMN territory.assignment_log.xid IS 'The transaction';
 
@@ -217,6 +217,7 @@ CREATE VIEW territory.assignment_history AS
            CASE WHEN c.cause > 0 OR c.cause = -2 THEN 'rule'
                 WHEN c.cause = 0 THEN 'manual'
                 WHEN c.cause = -1 THEN 'inherited'
+                WHEN c.cause = -4 THEN 'model'
                 ELSE 'deleted' END AS cause,
            CASE WHEN c.cause > 0 THEN c.cause END AS rule_id,
            l.at, l.xid
@@ -235,7 +236,7 @@ COMMENT ON COLUMN territory.assignment_history.tbl IS 'The managed table';
 COMMENT ON COLUMN territory.assignment_history.key IS 'The record''s key, as text';
 COMMENT ON COLUMN territory.assignment_history.territory_id IS 'The territory added or removed';
 COMMENT ON COLUMN territory.assignment_history.action IS 'added or removed';
-COMMENT ON COLUMN territory.assignment_history.cause IS 'rule, manual, inherited (contacts, deals) or deleted (the record went away)';
+COMMENT ON COLUMN territory.assignment_history.cause IS 'rule, manual, inherited (contacts, deals), model (the same territory, by its code, in the model activated) or deleted (the record went away)';
 COMMENT ON COLUMN territory.assignment_history.rule_id IS 'The rule that assigned it, for cause rule';
 COMMENT ON COLUMN territory.assignment_history.at IS 'Start time of the transaction';
 COMMENT ON COLUMN territory.assignment_history.xid IS 'The transaction';

@@ -409,7 +409,8 @@ COMMENT ON FUNCTION territory._compute_territories_in(regclass, record, int4) IS
     'Internal: the territories the rules and manual assignments of a model would give a row';
 
 CREATE FUNCTION territory.preview_model(model int4)
-    RETURNS TABLE (tbl regclass, key text, current int4[], proposed int4[])
+    RETURNS TABLE (tbl regclass, key text, current int4[], proposed int4[],
+                   leaving_codes text[], leaving_names text[], entering_codes text[], entering_names text[])
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -424,12 +425,27 @@ BEGIN
         -- the table named here: a regclass computed where Citus runs the query would come back
         -- as the OID of that node
         tbl := mt.tbl;
-        FOR key, current, proposed IN EXECUTE format($q$
-            SELECT x.k::text, x.cur, x.new
+        -- a territory is the same across models when its code is: a record moves when the codes
+        -- of its territories change, and leaves the codes it has only now, enters those it will
+        -- have only then (each named as in its own model)
+        FOR key, current, proposed, leaving_codes, leaving_names, entering_codes, entering_names IN EXECUTE format($q$
+            SELECT x.k::text, x.cur, x.new, d.leaving_codes, d.leaving_names, d.entering_codes, d.entering_names
               FROM (SELECT t.%2$I AS k, t.%3$I AS cur,
                            territory._compute_territories_in(%1$L::regclass, t, $1) AS new
                       FROM %1$s t) x
+             CROSS JOIN LATERAL (
+                   SELECT coalesce(array_agg(c.code ORDER BY c.code) FILTER (WHERE c.side < 0), '{}') AS leaving_codes,
+                          coalesce(array_agg(c.name ORDER BY c.code) FILTER (WHERE c.side < 0), '{}') AS leaving_names,
+                          coalesce(array_agg(c.code ORDER BY c.code) FILTER (WHERE c.side > 0), '{}') AS entering_codes,
+                          coalesce(array_agg(c.name ORDER BY c.code) FILTER (WHERE c.side > 0), '{}') AS entering_names
+                     FROM (SELECT tt.code, min(tt.name) AS name,
+                                  sum(CASE WHEN u.n <= cardinality(x.cur) THEN -1 ELSE 1 END) AS side
+                             -- one unnest of both lists (Citus pushes no UNION of table functions down)
+                             FROM ROWS FROM (unnest(coalesce(x.cur, '{}') || coalesce(x.new, '{}'))) WITH ORDINALITY AS u(id, n)
+                             JOIN territory.territories tt ON tt.id = u.id
+                            GROUP BY tt.code) c) d
              WHERE x.cur IS DISTINCT FROM x.new
+               AND cardinality(d.leaving_codes) + cardinality(d.entering_codes) > 0
              ORDER BY x.k$q$, mt.tbl, mt.key_column, mt.territory_column)
             USING model LOOP
             RETURN NEXT;
@@ -438,7 +454,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION territory.preview_model(int4) IS
-    'Every record of the managed tables whose territories the model would change if it were activated';
+    'Every record of the managed tables that the model would move if it were activated: the territories it would leave and enter, by code (a territory is the same across models when its code is) and name';
 
 CREATE FUNCTION territory.activate_model(model int4) RETURNS void
     LANGUAGE plpgsql

@@ -175,4 +175,6 @@ SELECT territory.archive_model(:old_plan);
 \endif
 SELECT territory.clone_model(:active, 'FY2027 plan') AS new_plan \gset
 SELECT id AS plan_apac FROM territory.territories WHERE model_id = :new_plan AND code = 'APAC' \gset
-SELECT territory.add_territory('Japan', :plan_apac, 'JP', :country);
+SELECT territory.add_territory('Japan', :plan_apac, 'JP', :country) AS plan_jp \gset
+-- the plan moves the Japanese accounts from APAC to Japan (its preview lists them)
+SELECT territory.add_rule(:plan_jp, $$country = 'JP'$$, 'Japan');

@@ -1466,6 +1466,7 @@ CREATE OR REPLACE VIEW territory.assignment_history AS
            CASE WHEN c.cause > 0 OR c.cause = -2 THEN 'rule'
                 WHEN c.cause = 0 THEN 'manual'
                 WHEN c.cause = -1 THEN 'inherited'
+                WHEN c.cause = -4 THEN 'model'
                 ELSE 'deleted' END AS cause,
            CASE WHEN c.cause > 0 THEN c.cause END AS rule_id,
            l.at, l.xid
@@ -1477,6 +1478,9 @@ CREATE OR REPLACE VIEW territory.assignment_history AS
                            FROM ROWS FROM (pg_catalog.unnest(l.added OPERATOR(pg_catalog.||) l.removed),
                                            pg_catalog.unnest(l.added_causes OPERATOR(pg_catalog.||) l.removed_causes))
                                 WITH ORDINALITY AS u(territory_id, cause, n)) c;
+COMMENT ON COLUMN territory.assignment_history.cause IS 'rule, manual, inherited (contacts, deals), model (the same territory, by its code, in the model activated) or deleted (the record went away)';
+COMMENT ON COLUMN territory.assignment_log.added_causes IS 'Why each was added: the rule id, 0 manual, -1 inherited, -4 the same territory in the model activated';
+COMMENT ON COLUMN territory.assignment_log.removed_causes IS 'Why each was removed: 0 manual, -1 inherited, -2 no rule gives it, -3 deleted, -4 the same territory in the model activated';
 REVOKE ALL ON FUNCTION territory._citus_distribute_history(regclass, text, int4) FROM PUBLIC;
 
 CREATE FUNCTION territory._run_rows(rel regclass, tbl regclass, first_block int8, end_block int8,
@@ -1788,8 +1792,12 @@ $$;
 COMMENT ON FUNCTION territory.clone_model(int4, text) IS
     'Copy a model (hierarchy, rules, manual assignments, memberships, access levels) into a new planning model; returns its id';
 
-CREATE OR REPLACE FUNCTION territory.preview_model(model int4)
-    RETURNS TABLE (tbl regclass, key text, current int4[], proposed int4[])
+-- 0.2.0 says which territories a record leaves and enters: a new result type, so the function
+-- is made again (grants made on it since 0.1.0 are to be made again)
+DROP FUNCTION territory.preview_model(int4);
+CREATE FUNCTION territory.preview_model(model int4)
+    RETURNS TABLE (tbl regclass, key text, current int4[], proposed int4[],
+                   leaving_codes text[], leaving_names text[], entering_codes text[], entering_names text[])
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1804,12 +1812,27 @@ BEGIN
         -- the table named here: a regclass computed where Citus runs the query would come back
         -- as the OID of that node
         tbl := mt.tbl;
-        FOR key, current, proposed IN EXECUTE format($q$
-            SELECT x.k::text, x.cur, x.new
+        -- a territory is the same across models when its code is: a record moves when the codes
+        -- of its territories change, and leaves the codes it has only now, enters those it will
+        -- have only then (each named as in its own model)
+        FOR key, current, proposed, leaving_codes, leaving_names, entering_codes, entering_names IN EXECUTE format($q$
+            SELECT x.k::text, x.cur, x.new, d.leaving_codes, d.leaving_names, d.entering_codes, d.entering_names
               FROM (SELECT t.%2$I AS k, t.%3$I AS cur,
                            territory._compute_territories_in(%1$L::regclass, t, $1) AS new
                       FROM %1$s t) x
+             CROSS JOIN LATERAL (
+                   SELECT coalesce(array_agg(c.code ORDER BY c.code) FILTER (WHERE c.side < 0), '{}') AS leaving_codes,
+                          coalesce(array_agg(c.name ORDER BY c.code) FILTER (WHERE c.side < 0), '{}') AS leaving_names,
+                          coalesce(array_agg(c.code ORDER BY c.code) FILTER (WHERE c.side > 0), '{}') AS entering_codes,
+                          coalesce(array_agg(c.name ORDER BY c.code) FILTER (WHERE c.side > 0), '{}') AS entering_names
+                     FROM (SELECT tt.code, min(tt.name) AS name,
+                                  sum(CASE WHEN u.n <= cardinality(x.cur) THEN -1 ELSE 1 END) AS side
+                             -- one unnest of both lists (Citus pushes no UNION of table functions down)
+                             FROM ROWS FROM (unnest(coalesce(x.cur, '{}') || coalesce(x.new, '{}'))) WITH ORDINALITY AS u(id, n)
+                             JOIN territory.territories tt ON tt.id = u.id
+                            GROUP BY tt.code) c) d
              WHERE x.cur IS DISTINCT FROM x.new
+               AND cardinality(d.leaving_codes) + cardinality(d.entering_codes) > 0
              ORDER BY x.k$q$, mt.tbl, mt.key_column, mt.territory_column)
             USING model LOOP
             RETURN NEXT;
@@ -1818,7 +1841,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION territory.preview_model(int4) IS
-    'Every record of the managed tables whose territories the model would change if it were activated';
+    'Every record of the managed tables that the model would move if it were activated: the territories it would leave and enter, by code (a territory is the same across models when its code is) and name';
+REVOKE ALL ON FUNCTION territory.preview_model(int4) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION territory.activate_model(model int4) RETURNS void
     LANGUAGE plpgsql
