@@ -1,9 +1,10 @@
 -- The C matcher agrees with plain SQL: 400 random rules of every indexable shape and some that
--- are not (sharing subexpressions such as lower(state)), on a random hierarchy with apply_to_children rules, under the three policies, for
+-- are not (sharing subexpressions such as lower(state)), and the multi-conjunct rules people
+-- write (country, industry IN, a revenue range, a postal prefix), on a random hierarchy with apply_to_children rules, under the three policies, for
 -- 3,000 random accounts inserted in one statement, then updated.
 BEGIN;
 CREATE EXTENSION territory;
-SELECT plan(8);
+SELECT plan(9);
 SELECT setseed(0.77);
 
 CREATE TABLE acc (
@@ -30,7 +31,7 @@ SELECT territory.manage_table('acc', 'account', owner => 'owner_id');
 CREATE FUNCTION pg_temp.pick(a text[]) RETURNS text LANGUAGE sql AS $$ SELECT a[1 + floor(random() * cardinality(a))::int] $$;
 CREATE TEMP TABLE shapes AS
 SELECT g,
-       CASE floor(random() * 16)::int
+       CASE floor(random() * 18)::int
          WHEN 0 THEN format('country = %L', pg_temp.pick('{DE,FR,US,GB,JP,BR}'))
          WHEN 1 THEN format('country IN (%L, %L)', pg_temp.pick('{DE,FR,US}'), pg_temp.pick('{GB,JP,BR}'))
          WHEN 2 THEN format('postal LIKE %L', pg_temp.pick('{1,2,10,12,3,45,9}') || '%')
@@ -46,6 +47,13 @@ SELECT g,
          WHEN 12 THEN format('rating = %L', pg_temp.pick('{A,B,C}'))
          WHEN 13 THEN format('lower(country) LIKE %L', '%' || pg_temp.pick('{e,r,u,d}') || '%')
          WHEN 14 THEN format('postal LIKE %L AND lower(state) <> %L', pg_temp.pick('{1,2,3}') || '_%', pg_temp.pick('{ca,ny}'))
+         -- the rules people write: a few low-cardinality conjuncts, none selective alone
+         WHEN 15 THEN format('country = %L AND industry IN (%L, %L) AND revenue BETWEEN %s AND %s AND postal LIKE %L',
+                             pg_temp.pick('{DE,FR,US,GB}'), pg_temp.pick('{Retail,Tech}'), pg_temp.pick('{Health,Tech}'),
+                             (random() * 2e6)::int, 2e6 + (random() * 8e6)::int, pg_temp.pick('{1,2,3,4,5,6,7,8,9}') || '%')
+         WHEN 16 THEN format('country IN (%L, %L) AND industry = %L AND revenue >= %s AND postal LIKE %L AND employees < %s',
+                             pg_temp.pick('{DE,FR,US}'), pg_temp.pick('{GB,JP,IT}'), pg_temp.pick('{Retail,Tech,Health}'),
+                             (random() * 5e6)::int, pg_temp.pick('{1,2,3,4,5}') || '%', 1000 + (random() * 5000)::int)
          ELSE format('%L = country AND NOT vip', pg_temp.pick('{DE,US}'))
        END AS criteria,
        random() < 0.15 AS inherit
@@ -109,6 +117,9 @@ SELECT g, pg_temp.pick('{DE,FR,US,GB,JP,BR,IT}'), pg_temp.pick('{CA,NY,BY,BE,TX,
 SELECT pg_temp.expect();
 SELECT is((SELECT count(*)::int FROM shapes), 400, '400 rules');
 SELECT ok((SELECT count(*) FROM acc WHERE territories <> '{}') > 1000, 'most accounts are in a territory');
+SELECT ok((SELECT count(DISTINCT m.rule_id) FROM rule_match m JOIN territory.rules r ON r.id = m.rule_id
+            WHERE r.criteria LIKE '% AND industry %' AND r.criteria LIKE '% AND postal LIKE %') >= 10,
+          'at least ten multi-conjunct rules match accounts');
 SELECT set_eq('SELECT id, territories FROM acc', 'SELECT id, territories FROM expected', 'policy deepest: INSERT of 3,000 accounts');
 
 UPDATE acc SET country = pg_temp.pick('{DE,FR,US}'), revenue = revenue * 2, postal = reverse(postal) WHERE id % 3 = 0;
