@@ -619,7 +619,9 @@ CREATE TABLE bench.mrule (
     states             text[],
     postal_prefix      text,
     industry           text,
+    industries         text[],
     min_revenue        numeric,
+    max_revenue        numeric,
     name_pattern       text,
     ancestors          int[]     -- strict ancestors of the territory (for "deepest per branch")
 );
@@ -786,6 +788,56 @@ BEGIN
         RAISE EXCEPTION 'rule set %: % rules made, not %', rs, k, nrules;
     END IF;
     RETURN k;
+END
+$$;
+
+/*
+ * bench.make_conjunct_rule_set: nrules rules of the shape people write, as rule set
+ * 100000 + nrules: Global / Segments / nrules territories, each with one rule of four
+ * low-cardinality conjuncts, none selective alone (issue 16):
+ *   billing_country = 'DE' AND industry IN ('Retail', 'Energy', 'Media')
+ *   AND annual_revenue BETWEEN 1000000 AND 50000000 AND billing_postal_code LIKE '7%'
+ * the country by weight, three of the twenty industries, a revenue band of one or two of five
+ * steps (100 k, 1 M, 10 M, 50 M, 1 G, 100 G), one first postal digit; fixed seed.  Returns the
+ * rule set's id.
+ */
+CREATE FUNCTION bench.make_conjunct_rule_set(nrules int) RETURNS int
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    rs int := 100000 + nrules;
+    steps numeric[] := '{100000,1000000,10000000,50000000,1000000000,100000000000}';
+    root int;
+    seg int;
+    t int;
+    x float8;
+    cc text;
+    inds text[];
+    lo int;
+    hi int;
+    digit text;
+BEGIN
+    PERFORM setseed(0.37);
+    root := bench.add_mterritory(rs, NULL, 'Global (' || nrules || ' rules of four conjuncts)');
+    seg := bench.add_mterritory(rs, root, 'Segments');
+    FOR i IN 1 .. nrules LOOP
+        x := random();
+        SELECT w.code INTO cc
+          FROM (SELECT code, sum(weight) OVER (ORDER BY code) AS upto, sum(weight) OVER () AS total FROM bench.country) w
+         WHERE w.upto >= x * w.total ORDER BY w.upto LIMIT 1;
+        SELECT array_agg(v ORDER BY v) INTO inds
+          FROM (SELECT v FROM unnest(bench.industries()) v ORDER BY random() LIMIT 3) s;
+        lo := 1 + floor(random() * 5)::int;
+        hi := least(6, lo + 1 + floor(random() * 2)::int);
+        digit := floor(random() * 10)::int::text;
+        t := bench.add_mterritory(rs, seg, 'Segment ' || i);
+        INSERT INTO bench.mrule (rule_set, territory_id, criteria, countries, industries, min_revenue, max_revenue,
+                                 postal_prefix, ancestors)
+        VALUES (rs, t, format('billing_country = %L AND industry IN %s AND annual_revenue BETWEEN %s AND %s'
+                              ' AND billing_postal_code LIKE %L', cc, bench.in_list(inds), steps[lo], steps[hi], digit || '%'),
+                ARRAY[cc], inds, steps[lo], steps[hi], digit, ARRAY[root, seg]);
+    END LOOP;
+    RETURN rs;
 END
 $$;
 

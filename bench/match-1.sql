@@ -1,4 +1,5 @@
--- match-1: bulk loads into a managed account table, with 1,000 and with 5,000 rules: INSERT …
+-- match-1: bulk loads into a managed account table, with 1,000 and with 5,000 rules (of the
+-- territory tree, and of four conjuncts each: bench.make_conjunct_rule_set): INSERT …
 -- SELECT and COPY FROM a file into (a) the same table with no trigger (the bare load), (b) the
 -- managed table (the C assignment trigger, history included) and (c) the same table with the
 -- matcher a user would write without the extension: a PL/pgSQL BEFORE trigger running one SQL
@@ -19,6 +20,10 @@ SELECT bench.start('match-1', 'bulk loads through the assignment trigger',
     || 'by weight; industry overlays in three nested tiers (`industry = ''Banking''`, `… AND annual_revenue >= 50000000`, '
     || '`… >= 1000000000`); 8 named-account rules no index serves (`lower(name) LIKE ''%bank%''`). '
     || 'A record gets 1 to 3 territories (the deepest match of each branch). '
+    || 'The same loads again with 1,000 and 5,000 rules of the shape people write, four low-cardinality '
+    || 'conjuncts none selective alone (`billing_country = ''DE'' AND industry IN (three of 20) AND annual_revenue '
+    || 'BETWEEN 1000000 AND 50000000 AND billing_postal_code LIKE ''7%''`, the country by weight), on territories '
+    || 'Global / Segments / one per rule (lines labelled "rules of four conjuncts"). '
     || 'Lines: the bare load into the table without trigger (PK only); the managed table (`territory.manage_table`: '
     || 'territories column, GIN index, C trigger, history of every assignment); the time the extension adds; '
     || 'the PL/pgSQL matcher a user would write (rules as rows of columns, flattened with their apply_to_children '
@@ -42,6 +47,8 @@ SELECT bench.rows(format('COPY bench.staging_sample TO %L', bench.copy_file('sam
 
 SELECT bench.make_rule_set(1000);
 SELECT bench.make_rule_set(5000);
+SELECT bench.make_conjunct_rule_set(1000);
+SELECT bench.make_conjunct_rule_set(5000);
 SELECT bench.load_rule_territories();
 
 -- (a) no trigger
@@ -63,7 +70,9 @@ CREATE TABLE sql_rules (
     states         text[],
     postal_prefix  text,
     industry       text,
+    industries     text[],
     min_revenue    numeric,
+    max_revenue    numeric,
     name_pattern   text,
     ancestors      int[] NOT NULL
 );
@@ -80,7 +89,9 @@ BEGIN
                AND (r.states IS NULL OR NEW.billing_state = ANY (r.states))
                AND (r.postal_prefix IS NULL OR NEW.billing_postal_code LIKE r.postal_prefix || '%')
                AND (r.industry IS NULL OR NEW.industry = r.industry)
+               AND (r.industries IS NULL OR NEW.industry = ANY (r.industries))
                AND (r.min_revenue IS NULL OR NEW.annual_revenue >= r.min_revenue)
+               AND (r.max_revenue IS NULL OR NEW.annual_revenue <= r.max_revenue)
                AND (r.name_pattern IS NULL OR lower(NEW.name) LIKE r.name_pattern)
         )
         SELECT coalesce(array_agg(DISTINCT m.territory_id ORDER BY m.territory_id), '{}')
@@ -100,15 +111,18 @@ VACUUM ANALYZE bench.staging, bench.staging_sample, territory.territories, terri
 -- ---------------------------------------------------------------- the loads
 
 -- Every line of one rule count: the INSERT case, then the COPY case.
-CREATE PROCEDURE bench.match1(nrules int)
+-- rule_set: the rule set (nrules when NULL: bench.make_rule_set's); shape: said after the rule
+-- count in the lines' labels.
+CREATE PROCEDURE bench.match1(nrules int, rule_set int DEFAULT NULL, shape text DEFAULT '')
     LANGUAGE plpgsql
 AS $$
 DECLARE
     cols text := 'id, name, billing_country, billing_state, billing_postal_code, industry, annual_revenue, employees, owner_id';
     n text := to_char(bench.accounts(), 'FM999,999,999');
     r text := to_char(nrules, 'FM999,999');
-    ins text := format('INSERT … SELECT of %s accounts, %s rules', n, r);
-    cpy text := format('COPY FROM a file of %s accounts, %s rules', n, r);
+    rs int := coalesce(rule_set, nrules);
+    ins text := format('INSERT … SELECT of %s accounts, %s rules%s', n, r, shape);
+    cpy text := format('COPY FROM a file of %s accounts, %s rules%s', n, r, shape);
     bare text := 'plain table, no trigger (the bare load)';
     managed text := 'managed table: C trigger, history included';
     added text := 'time the extension adds (managed − bare)';
@@ -119,12 +133,13 @@ DECLARE
     sample_load text;
     nsample bigint := (SELECT count(*) FROM bench.staging_sample);
 BEGIN
-    PERFORM bench.say(format('rule set of %s rules', r));
-    PERFORM bench.use_rule_set(nrules, 'accounts');
+    PERFORM bench.say(format('rule set of %s rules%s', r, shape));
+    PERFORM bench.use_rule_set(rs, 'accounts');
     TRUNCATE sql_rules;
     INSERT INTO sql_rules
-    SELECT territory_id, countries, states, postal_prefix, industry, min_revenue, name_pattern, coalesce(ancestors, '{}')
-      FROM bench.mrule WHERE rule_set = nrules ORDER BY id;
+    SELECT territory_id, countries, states, postal_prefix, industry, industries, min_revenue, max_revenue, name_pattern,
+           coalesce(ancestors, '{}')
+      FROM bench.mrule m WHERE m.rule_set = rs ORDER BY id;
     ANALYZE sql_rules;
     COMMIT;
 
@@ -179,6 +194,8 @@ $$;
 
 CALL bench.match1(1000);
 CALL bench.match1(5000);
+CALL bench.match1(1000, 101000, ' of four conjuncts');
+CALL bench.match1(5000, 105000, ' of four conjuncts');
 SELECT bench.remove_files();
 
 -- µs per account beside each timed line
@@ -199,9 +216,11 @@ SELECT bench.target('match-1', format('%s at 1,000 rules: time added ≤ 1.0× t
        bench.target('match-1', format('%s: time added at 5,000 rules < 5× the time added at 1,000 (sublinear)', l),
                     c5, 'time the extension adds (managed − bare)', c1, 'time the extension adds (managed − bare)', '<=', 5)
   FROM (VALUES ('INSERT … SELECT', 'INSERT … SELECT of %s accounts, %s rules'),
-               ('COPY', 'COPY FROM a file of %s accounts, %s rules')) AS v (l, f),
-       LATERAL (SELECT format(v.f, to_char(bench.accounts(), 'FM999,999,999'), '1,000') AS c1,
-                       format(v.f, to_char(bench.accounts(), 'FM999,999,999'), '5,000') AS c5) AS c;
+               ('COPY', 'COPY FROM a file of %s accounts, %s rules')) AS v0 (l0, f),
+       (VALUES ('', ''), (' of four conjuncts', ' (rules of four conjuncts)')) AS s (shape, said),
+       LATERAL (SELECT v0.l0 || s.said AS l) AS v,
+       LATERAL (SELECT format(v0.f, to_char(bench.accounts(), 'FM999,999,999'), '1,000') || s.shape AS c1,
+                       format(v0.f, to_char(bench.accounts(), 'FM999,999,999'), '5,000') || s.shape AS c5) AS c;
 SELECT bench.target('match-1', 'INSERT … SELECT: the trigger''s matching alone (history off − storing) at 5,000 rules < 5× at 1,000 (sublinear)',
                     format('INSERT … SELECT of %s accounts, 5,000 rules', n), 'the trigger''s matching alone (history off − storing)',
                     format('INSERT … SELECT of %s accounts, 1,000 rules', n), 'the trigger''s matching alone (history off − storing)',
