@@ -326,8 +326,9 @@ InflightCollect(Oid relid, int32 territory, const int32 *user_ids, int32 n, int6
 				InflightCheck **checks)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	InflightCheck *out = palloc(sizeof(InflightCheck) * INFLIGHT_GROUPS);
+	InflightCheck *out = NULL;
 	int			nout = 0;
+	int			maxout = 0;
 	int			i;
 	int32		m;
 
@@ -353,6 +354,12 @@ InflightCollect(Oid relid, int32 territory, const int32 *user_ids, int32 n, int6
 		{
 			counts[m] += g->count;
 			continue;
+		}
+		if (nout == maxout)
+		{
+			/* grown under the lock: an allocation failure there releases it (LWLocks do on error) */
+			maxout = Max(8, maxout * 2);
+			out = out == NULL ? palloc(sizeof(InflightCheck) * maxout) : repalloc(out, sizeof(InflightCheck) * maxout);
 		}
 		out[nout].group = i;
 		out[nout].generation = g->generation;

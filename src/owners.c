@@ -293,12 +293,17 @@ OwnerChoose(Relation rel, const ManagedTable *t, const int32 *ids, int32 n, cons
 			? TakeTurn(territory, user_ids, false, ChooseInTurn, &choice, &turn)
 			: TakeTurn(territory, user_ids, true, ChooseFewest, &choice, &turn);
 	else if (!ConfigCoordinator(&host, &port))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("owner assignment is not supported on the coordinator's shards of a distributed table"),
-				 errdetail("Territory %d gives the new records of %s owners, which the coordinator's turns do from the workers.",
-						   territory, get_rel_name(ConfigLogicalRelid(RelationGetRelid(rel)))),
-				 errhint("Give the records their owner, or keep the coordinator free of shards (doc/citus.md).")));
+	{
+		/* a shard on the coordinator: the cluster's turns are its own, its count is a shard's */
+		if (node.owner_mode != 'r')
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("load balancing is not supported on the coordinator's shards of a distributed table"),
+					 errdetail("Territory %d gives the new records of %s to the member with the fewest open records.",
+							   territory, get_rel_name(ConfigLogicalRelid(RelationGetRelid(rel)))),
+					 errhint("Give the record its owner, use round robin for the territory, or keep the coordinator free of shards (doc/citus.md).")));
+		chosen = TakeTurn(territory, user_ids, false, ChooseInTurn, &choice, &turn);
+	}
 	else if (node.owner_mode == 'r')
 		/* a Citus worker: the cluster's turns are the coordinator's (remote.c) */
 		chosen = ChooseInTurn(&choice, RemoteTakeTurn(host, port, territory, user_ids, nmembers));
